@@ -1,0 +1,10 @@
+// Umbrella header for sibilant's C++ API.
+#pragma once
+
+#include "sibilant/audio.hpp"
+#include "sibilant/error.hpp"
+#include "sibilant/loss.hpp"
+#include "sibilant/opus_channel.hpp"
+#include "sibilant/resampler.hpp"
+#include "sibilant/simulate.hpp"
+#include "sibilant/version.hpp"

@@ -1,0 +1,105 @@
+#include "test_support.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <numbers>
+#include <random>
+#include <stdexcept>
+
+namespace sibilant::test {
+
+namespace fs = std::filesystem;
+
+fs::path testdata_dir() { return fs::path(SIBILANT_TESTDATA_DIR); }
+
+fs::path shared_dir() {
+    fs::path dir(SIBILANT_SHARED_DIR);
+    std::error_code ec;
+    return fs::is_directory(dir / "corpus", ec) ? dir : fs::path();
+}
+
+fs::path cli_path() { return fs::path(SIBILANT_CLI_PATH); }
+
+TempDir::TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "sibilant-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+std::vector<float> sine(double frequency_hz, double seconds, int rate_hz, double amplitude) {
+    std::vector<float> x(static_cast<std::size_t>(seconds * rate_hz));
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = static_cast<float>(amplitude * std::sin(2.0 * std::numbers::pi * frequency_hz * double(i) / rate_hz));
+    return x;
+}
+
+std::vector<float> white_noise(double seconds, int rate_hz, std::uint64_t seed, double amplitude) {
+    std::mt19937_64 rng(seed);
+    std::vector<float> x(static_cast<std::size_t>(seconds * rate_hz));
+    for (auto& v : x) {
+        double u = double(rng() >> 11) * 0x1.0p-53;  // [0, 1)
+        v = static_cast<float>(amplitude * (2.0 * u - 1.0));
+    }
+    return x;
+}
+
+namespace {
+// Two-pole resonator (bandwidth bw_hz), applied in place.
+void resonate(std::vector<double>& x, double centre_hz, double bw_hz, int rate_hz) {
+    const double r = std::exp(-std::numbers::pi * bw_hz / rate_hz);
+    const double a1 = -2.0 * r * std::cos(2.0 * std::numbers::pi * centre_hz / rate_hz);
+    const double a2 = r * r;
+    double y1 = 0, y2 = 0;
+    for (auto& v : x) {
+        const double y = (1.0 - r) * v - a1 * y1 - a2 * y2;
+        y2 = y1;
+        y1 = y;
+        v = y;
+    }
+}
+}  // namespace
+
+std::vector<float> speech_like(double seconds, int rate_hz, std::uint64_t seed) {
+    const std::size_t n = static_cast<std::size_t>(seconds * rate_hz);
+    std::vector<double> voiced(n, 0.0);
+    const std::size_t period = static_cast<std::size_t>(rate_hz / 150.0);
+    for (std::size_t i = 0; i < n; i += period) voiced[i] = 1.0;
+    std::vector<double> f1 = voiced, f2 = voiced;
+    resonate(f1, 700, 100, rate_hz);
+    resonate(f2, 1200, 120, rate_hz);
+
+    std::vector<float> noise = white_noise(seconds, rate_hz, seed, 1.0);
+    std::vector<double> fric(noise.begin(), noise.end());
+    resonate(fric, 6500, 2500, rate_hz);
+
+    std::vector<float> out(n);
+    const std::size_t cycle = static_cast<std::size_t>(0.5 * rate_hz);
+    const std::size_t fric_len = static_cast<std::size_t>(0.15 * rate_hz);
+    for (std::size_t i = 0; i < n; ++i) {
+        const bool in_fricative = (i % cycle) >= cycle - fric_len;
+        const double v = in_fricative ? 0.8 * fric[i] : 0.6 * (f1[i] + f2[i]);
+        out[i] = static_cast<float>(std::clamp(v, -0.99, 0.99));
+    }
+    return out;
+}
+
+double rms(const std::vector<float>& x) {
+    if (x.empty()) return 0.0;
+    double s = 0;
+    for (float v : x) s += double(v) * v;
+    return std::sqrt(s / double(x.size()));
+}
+
+std::vector<std::uint8_t> read_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace sibilant::test

@@ -1,0 +1,48 @@
+// Shared helpers for the unit tests: paths, temporary folders and synthetic
+// signals with known properties.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sibilant::test {
+
+/// testdata/ of this checkout.
+std::filesystem::path testdata_dir();
+/// ../shared (corpus and opus_demo vectors) or empty if it is not there.
+/// Tests that need it call GTEST_SKIP() when this is empty.
+std::filesystem::path shared_dir();
+/// The built `sibilant` command-line tool.
+std::filesystem::path cli_path();
+
+/// A fresh, empty folder removed when the object dies.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// Sine tone, amplitude `amplitude`, `seconds` long.
+std::vector<float> sine(double frequency_hz, double seconds, int rate_hz, double amplitude = 0.5);
+/// White noise in [-amplitude, amplitude], reproducible from `seed`.
+std::vector<float> white_noise(double seconds, int rate_hz, std::uint64_t seed, double amplitude = 0.3);
+/// Speech-like test signal: a 150 Hz pulse train through a few vowel-like
+/// resonances, with noise bursts band-passed to 4-10 kHz (an /s/-like
+/// fricative) every 0.5 s. Deterministic.
+std::vector<float> speech_like(double seconds, int rate_hz, std::uint64_t seed = 1);
+
+/// Root-mean-square of a signal.
+double rms(const std::vector<float>& x);
+/// Reads a whole file as raw bytes.
+std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path);
+
+}  // namespace sibilant::test
