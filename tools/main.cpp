@@ -1,2 +1,30 @@
-// placeholder
-int main() { return 0; }
+// sibilant: command-line front end. It parses arguments, calls the library and
+// prints; all the work happens in libsibilant.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "sibilant/error.hpp"
+#include "sibilant/version.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"sibilant: measures what speech codecs do to sibilants (/s z sh zh/)."};
+    app.set_version_flag("--version", std::string("sibilant ") + sibilant::version());
+    app.require_subcommand(1);
+    sibilant::cli::add_simulate_command(app);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const sibilant::Error& e) {
+        std::fprintf(stderr, "sibilant: error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sibilant: internal error: %s\n", e.what());
+        return 3;
+    }
+    return 0;
+}

@@ -66,8 +66,8 @@ struct LossStats {
     /// burst_histogram[k] = number of bursts of exactly k+1 packets.
     std::vector<std::int64_t> burst_histogram;
 
-    double loss_rate() const { return packets > 0 ? double(lost) / packets : 0.0; }
-    double mean_burst_packets() const { return bursts > 0 ? double(lost) / bursts : 0.0; }
+    double loss_rate() const { return packets > 0 ? static_cast<double>(lost) / static_cast<double>(packets) : 0.0; }
+    double mean_burst_packets() const { return bursts > 0 ? static_cast<double>(lost) / static_cast<double>(bursts) : 0.0; }
     /// Adds one packet's outcome, in stream order.
     void add(bool lost_packet);
 

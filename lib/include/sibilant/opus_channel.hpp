@@ -124,7 +124,7 @@ struct ChannelStats {
     std::int64_t mode_packets[3] = {0, 0, 0};        ///< Indexed by CodecMode.
     std::int64_t bandwidth_packets[6] = {0, 0, 0, 0, 0, 0};  ///< Indexed by Bandwidth.
     LossStats loss;
-    double mean_bitrate_bps() const { return duration_s > 0 ? bytes * 8.0 / duration_s : 0.0; }
+    double mean_bitrate_bps() const { return duration_s > 0 ? static_cast<double>(bytes) * 8.0 / duration_s : 0.0; }
 };
 
 class OpusChannel {

@@ -5,6 +5,7 @@
 #include "sibilant/error.hpp"
 #include "sibilant/loss.hpp"
 #include "sibilant/opus_channel.hpp"
+#include "sibilant/output_file.hpp"
 #include "sibilant/resampler.hpp"
 #include "sibilant/simulate.hpp"
 #include "sibilant/version.hpp"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set up, build and run the whole test suite: the Release build, then the same
+# suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# Set SIBILANT_SKIP_SANITIZERS=1 to run only the Release build.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jobs="${SIBILANT_JOBS:-$(nproc)}"
+
+"$here/scripts/setup.sh" "$here/build" -DSIBILANT_WARNINGS_AS_ERRORS=ON
+echo "== tests (Release) =="
+ctest --test-dir "$here/build" --output-on-failure -j "$jobs"
+
+if [[ "${SIBILANT_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  "$here/scripts/setup.sh" "$here/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIBILANT_SANITIZE=ON \
+    -DSIBILANT_BUILD_BENCH=OFF -DSIBILANT_INSTALL=OFF
+  echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer) =="
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir "$here/build-asan" --output-on-failure -j "$jobs"
+fi

@@ -1,0 +1,11 @@
+// Sub-commands of the `sibilant` tool. Each registers its options on the app;
+// its callback throws sibilant::Error on failure, which main() reports.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sibilant::cli {
+
+void add_simulate_command(CLI::App& app);
+
+}  // namespace sibilant::cli
