@@ -9,27 +9,23 @@ namespace sibilant {
 
 struct OutputFile::Impl {
     std::string path;
-    std::string temp_path;
+    io::TempFile temp;
     std::ofstream out;
+
+    ~Impl() {
+        out.close();
+        io::discard_temp(temp);
+    }
 };
 
 OutputFile::OutputFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
     impl_->path = path;
-    impl_->temp_path = io::create_temp_beside(path);
-    impl_->out.open(impl_->temp_path, std::ios::binary | std::ios::trunc);
-    if (!impl_->out) {
-        io::discard_temp(impl_->temp_path);
-        throw Error(path + ": cannot open for writing");
-    }
+    impl_->temp = io::create_temp_beside(path);
+    impl_->out.open(impl_->temp.path, std::ios::binary | std::ios::trunc);
+    if (!impl_->out) throw Error(path + ": cannot open for writing");
 }
 
-OutputFile::~OutputFile() {
-    if (impl_ && !impl_->temp_path.empty()) {
-        impl_->out.close();
-        io::discard_temp(impl_->temp_path);
-    }
-}
-
+OutputFile::~OutputFile() = default;
 OutputFile::OutputFile(OutputFile&&) noexcept = default;
 OutputFile& OutputFile::operator=(OutputFile&&) noexcept = default;
 
@@ -42,8 +38,7 @@ void OutputFile::commit() {
     const bool ok = static_cast<bool>(impl_->out);
     impl_->out.close();
     if (!ok) throw Error(impl_->path + ": write failed (disk full?)");
-    io::commit_temp(impl_->temp_path, impl_->path);
-    impl_->temp_path.clear();
+    io::commit_temp(impl_->temp, impl_->path);
 }
 
 }  // namespace sibilant

@@ -1,20 +1,29 @@
-// Helpers for writing files atomically: create a temporary file beside the
-// destination, rename it over the destination when done.
+// Writing files atomically: create a temporary file beside the destination,
+// rename it over the destination when done, remove it otherwise. Shared by the
+// audio writer and the text outputs so that every output behaves the same.
 #pragma once
 
 #include <string>
 
 namespace sibilant::io {
 
-/// Checks that the folder of `path` exists, then creates an empty temporary
-/// file beside it (".NAME.XXXXXX.tmp") and returns its path. Throws Error
-/// naming `path` and the cause.
-std::string create_temp_beside(const std::string& path);
+struct TempFile {
+    std::string path;  ///< ".NAME.XXXXXX.tmp" in the destination's folder.
+    int fd = -1;       ///< Open for reading and writing.
+};
 
-/// Renames `temp_path` to `path`. Throws Error naming `path` on failure.
-void commit_temp(const std::string& temp_path, const std::string& path);
+/// Checks that the folder of `path` exists and that `path` is not a folder,
+/// then creates a new temporary file beside it. The file is created with mode
+/// 0666 (not mkstemp's 0600) so that the umask gives it the permissions a
+/// plainly created output would have. Throws Error naming `path` and the cause.
+TempFile create_temp_beside(const std::string& path);
 
-/// Removes `temp_path` if it exists; never throws.
-void discard_temp(const std::string& temp_path) noexcept;
+/// Flushes `temp.fd` to disk, closes it and renames the file to `path`. On
+/// failure removes the temporary file and throws Error naming `path`.
+void commit_temp(TempFile& temp, const std::string& path);
+
+/// Closes the descriptor (if open) and removes the temporary file (if any);
+/// never throws.
+void discard_temp(TempFile& temp) noexcept;
 
 }  // namespace sibilant::io
