@@ -11,7 +11,8 @@ namespace sibilant {
 
 namespace {
 
-using nlohmann::json;
+// ordered_json keeps keys in the order written, so logs read naturally (index first).
+using json = nlohmann::ordered_json;
 
 json toc_json(const TocInfo& toc) {
     return {{"mode", to_string(toc.mode)},
