@@ -10,9 +10,9 @@ sample="$here/testdata/speech/demo.flac"
 mkdir -p "$here/out"
 
 echo
-echo "== sibilant simulate: the bundled sample through Opus at 12 kbps, 5% packet loss, in-band FEC =="
-"$sibilant" simulate "$sample" "$here/out/demo_opus12k_loss5.wav" \
-  --bitrate 12000 --application voip --fec --expected-loss 5 --loss bernoulli:0.05 --seed 7 \
-  --packets "$here/out/demo_opus12k_loss5.packets.jsonl" --json "$here/out/demo_opus12k_loss5.json"
+echo "== sibilant simulate: the bundled sample through Opus at 24 kbps, 10% random packet loss, in-band FEC =="
+"$sibilant" simulate "$sample" "$here/out/demo_opus24k_loss10.wav" \
+  --bitrate 24000 --application voip --fec --expected-loss 10 --loss bernoulli:0.1 --seed 7 \
+  --packets "$here/out/demo_opus24k_loss10.packets.jsonl" --json "$here/out/demo_opus24k_loss10.json"
 echo
-echo "wrote out/demo_opus12k_loss5.wav, its per-packet log (.packets.jsonl) and report (.json)"
+echo "wrote out/demo_opus24k_loss10.wav, its per-packet log (.packets.jsonl) and report (.json)"
