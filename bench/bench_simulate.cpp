@@ -3,8 +3,7 @@
 // Compares, on the same 60 s of 48 kHz speech, (a) a bare loop of
 // opus_encode/opus_decode (16-bit API) with (b) OpusChannel::push/finish,
 // both at voip 24 kbps, complexity 10, 20 ms frames, no loss. The speech is
-// testdata/speech/*.flac concatenated and repeated to 60 s, or, when no such
-// file exists yet, a synthetic speech-like signal made here.
+// the project's own testdata/speech/*.flac, concatenated and repeated to 60 s.
 //
 //   cmake --build build --target sibilant_bench && build/bench/sibilant_bench
 //
@@ -16,12 +15,11 @@
 #include <opus/opus.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <numbers>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -38,39 +36,6 @@ constexpr int kFrameSamples = 960;   // 20 ms
 constexpr int kBitrateBps = 24000;
 constexpr int kComplexity = 10;
 constexpr std::size_t kPushBlock = 4096;  // like a file reader's blocks
-
-// Speech-like signal: a 150 Hz pulse train through two vowel resonances, with
-// 4-10 kHz noise bursts (/s/-like) every 0.5 s. Same recipe as the tests'.
-std::vector<float> synthetic_speech(std::size_t samples) {
-    auto resonate = [](std::vector<double>& x, double centre_hz, double bw_hz) {
-        const double r = std::exp(-std::numbers::pi * bw_hz / kRateHz);
-        const double a1 = -2.0 * r * std::cos(2.0 * std::numbers::pi * centre_hz / kRateHz);
-        const double a2 = r * r;
-        double y1 = 0, y2 = 0;
-        for (auto& v : x) {
-            const double y = (1.0 - r) * v - a1 * y1 - a2 * y2;
-            y2 = y1;
-            y1 = y;
-            v = y;
-        }
-    };
-    std::vector<double> voiced(samples, 0.0);
-    for (std::size_t i = 0; i < samples; i += kRateHz / 150) voiced[i] = 1.0;
-    std::vector<double> f1 = voiced, f2 = voiced;
-    resonate(f1, 700, 100);
-    resonate(f2, 1200, 120);
-    std::mt19937_64 rng(1);
-    std::vector<double> fric(samples);
-    for (auto& v : fric) v = 2.0 * (static_cast<double>(rng() >> 11) * 0x1.0p-53) - 1.0;
-    resonate(fric, 6500, 2500);
-    std::vector<float> out(samples);
-    const std::size_t cycle = kRateHz / 2, fric_len = kRateHz * 15 / 100;
-    for (std::size_t i = 0; i < samples; ++i) {
-        const double v = (i % cycle) >= cycle - fric_len ? 0.8 * fric[i] : 0.6 * (f1[i] + f2[i]);
-        out[i] = static_cast<float>(std::clamp(v, -0.99, 0.99));
-    }
-    return out;
-}
 
 struct Speech {
     std::vector<float> samples;
@@ -96,18 +61,17 @@ const Speech& speech() {
                 std::fprintf(stderr, "skipping %s: %s\n", file.string().c_str(), e.what());
             }
         }
-        if (!joined.empty()) {
-            s.samples.reserve(total);
-            while (s.samples.size() < total) {
-                const std::size_t n = std::min(joined.size(), total - s.samples.size());
-                s.samples.insert(s.samples.end(), joined.begin(), joined.begin() + static_cast<long>(n));
-            }
-            s.source = std::to_string(files.size()) + " file(s) from " + dir.string() + " (" +
-                       std::to_string(static_cast<double>(joined.size()) / kRateHz) + " s), repeated to 60 s";
-        } else {
-            s.samples = synthetic_speech(total);
-            s.source = "synthetic speech-like signal (no " + dir.string() + "/*.flac found)";
+        if (joined.empty()) {
+            std::fprintf(stderr, "no readable testdata/speech/*.flac in %s\n", dir.string().c_str());
+            std::exit(1);
         }
+        s.samples.reserve(total);
+        while (s.samples.size() < total) {
+            const std::size_t n = std::min(joined.size(), total - s.samples.size());
+            s.samples.insert(s.samples.end(), joined.begin(), joined.begin() + static_cast<long>(n));
+        }
+        s.source = std::to_string(files.size()) + " file(s) from " + dir.string() + " (" +
+                   std::to_string(static_cast<double>(joined.size()) / kRateHz) + " s), repeated to 60 s";
         return s;
     }();
     return loaded;

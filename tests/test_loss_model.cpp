@@ -13,6 +13,8 @@
 namespace sibilant {
 namespace {
 
+using test::expect_error;
+
 std::vector<bool> draw(const LossModelConfig& config, std::uint64_t seed, int packets) {
     LossModel model(config, seed);
     std::vector<bool> lost(static_cast<std::size_t>(packets));
@@ -26,17 +28,6 @@ LossStats stats_of(const std::vector<bool>& lost) {
     return stats;
 }
 
-// Expects Error whose message contains every one of `parts`.
-template <typename F>
-void expect_error(F&& f, std::initializer_list<const char*> parts) {
-    try {
-        f();
-        ADD_FAILURE() << "expected sibilant::Error";
-    } catch (const Error& e) {
-        const std::string message = e.what();
-        for (const char* part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
-    }
-}
 
 TEST(LossModel, NoneNeverLoses) {
     const auto lost = draw(LossModelConfig{}, 7, 1000);

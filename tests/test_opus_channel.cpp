@@ -127,6 +127,9 @@ std::vector<float> opus_demo_reference(const std::vector<float>& input, const Op
 
 namespace {
 
+using test::best_lag;
+using test::expect_error;
+
 OpusSettings make(Application app, int bitrate_bps, double frame_ms) {
     OpusSettings s;
     s.application = app;
@@ -194,34 +197,7 @@ double error_energy(const std::vector<float>& a, const std::vector<float>& b) {
     return sum;
 }
 
-// Lag (in samples, within +-max_lag) at which y best matches x: y[i + lag] ~ x[i].
-int best_lag(const std::vector<float>& x, const std::vector<float>& y, int max_lag) {
-    int best = 0;
-    double best_value = -1e300;
-    const long n = static_cast<long>(std::min(x.size(), y.size()));
-    for (int lag = -max_lag; lag <= max_lag; ++lag) {
-        double sum = 0;
-        const long begin = std::max(0L, -static_cast<long>(lag));
-        const long end = std::min(n, n - lag);
-        for (long i = begin; i < end; ++i) sum += static_cast<double>(x[static_cast<std::size_t>(i)]) * y[static_cast<std::size_t>(i + lag)];
-        if (sum > best_value) {
-            best_value = sum;
-            best = lag;
-        }
-    }
-    return best;
-}
 
-template <typename F>
-void expect_error(F&& f, std::initializer_list<const char*> parts) {
-    try {
-        f();
-        ADD_FAILURE() << "expected sibilant::Error";
-    } catch (const Error& e) {
-        const std::string message = e.what();
-        for (const char* part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
-    }
-}
 
 // ------------------------------------------------------------ conformance
 

@@ -14,21 +14,6 @@ namespace {
 
 using test::TempDir;
 
-// Lag (in samples, within +-max_lag) at which b best matches a.
-int best_lag(const std::vector<float>& a, const std::vector<float>& b, int max_lag) {
-    int best = 0;
-    double best_value = -1e300;
-    const int n = static_cast<int>(std::min(a.size(), b.size()));
-    for (int lag = -max_lag; lag <= max_lag; ++lag) {
-        double s = 0;
-        for (int i = std::max(0, -lag); i < n && i + lag < n; ++i) s += double(a[size_t(i)]) * b[size_t(i + lag)];
-        if (s > best_value) {
-            best_value = s;
-            best = lag;
-        }
-    }
-    return best;
-}
 
 TEST(Simulate, KeepsRateLengthAndFormatOf16BitInput) {
     TempDir dir;
@@ -66,7 +51,7 @@ TEST(Simulate, OutputIsAlignedWithInputThroughResampling) {
     EXPECT_EQ(report.requested.input_depth_bits, 24);  // deeper than 16 bits: float API
     const auto decoded = read_audio_file(out, {.channel = -1, .target_rate_hz = 0});
     ASSERT_EQ(decoded.size(), speech.size());
-    EXPECT_EQ(best_lag(speech, decoded, 800), 0);
+    EXPECT_EQ(test::best_lag(speech, decoded, 800), 0);
 }
 
 TEST(Simulate, Writes48kHzWhenAsked) {

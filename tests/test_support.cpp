@@ -90,6 +90,24 @@ std::vector<float> speech_like(double seconds, int rate_hz, std::uint64_t seed) 
     return out;
 }
 
+int best_lag(const std::vector<float>& x, const std::vector<float>& y, int max_lag) {
+    int best = 0;
+    double best_value = -1e300;
+    const long n = static_cast<long>(std::min(x.size(), y.size()));
+    for (int lag = -max_lag; lag <= max_lag; ++lag) {
+        double sum = 0;
+        const long begin = std::max(0L, -static_cast<long>(lag));
+        const long end = std::min(n, n - lag);
+        for (long i = begin; i < end; ++i)
+            sum += static_cast<double>(x[static_cast<std::size_t>(i)]) * y[static_cast<std::size_t>(i + lag)];
+        if (sum > best_value) {
+            best_value = sum;
+            best = lag;
+        }
+    }
+    return best;
+}
+
 double rms(const std::vector<float>& x) {
     if (x.empty()) return 0.0;
     double s = 0;

@@ -4,8 +4,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include "sibilant/error.hpp"
 
 namespace sibilant::test {
 
@@ -39,6 +44,22 @@ std::vector<float> white_noise(double seconds, int rate_hz, std::uint64_t seed, 
 /// resonances, with noise bursts band-passed to 4-10 kHz (an /s/-like
 /// fricative) every 0.5 s. Deterministic.
 std::vector<float> speech_like(double seconds, int rate_hz, std::uint64_t seed = 1);
+
+/// Lag (samples, within +-max_lag) at which y best matches x: y[i + lag] ~ x[i]
+/// (the peak of their cross-correlation).
+int best_lag(const std::vector<float>& x, const std::vector<float>& y, int max_lag);
+
+/// Runs `f`, expecting sibilant::Error whose message contains every one of `parts`.
+template <typename F>
+void expect_error(F&& f, std::initializer_list<const char*> parts) {
+    try {
+        f();
+        ADD_FAILURE() << "expected sibilant::Error";
+    } catch (const sibilant::Error& e) {
+        const std::string message = e.what();
+        for (const char* part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
+    }
+}
 
 /// Root-mean-square of a signal.
 double rms(const std::vector<float>& x);
