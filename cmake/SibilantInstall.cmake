@@ -27,5 +27,12 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/sibilantConfigVersion.cma
 install(FILES ${PROJECT_BINARY_DIR}/sibilantConfig.cmake ${PROJECT_BINARY_DIR}/sibilantConfigVersion.cmake
         DESTINATION ${SIBILANT_CMAKE_DIR})
 
+# A static libsibilant needs its dependencies on every link line; a shared one
+# only when linking statically (pkg-config --static).
+if(SIBILANT_LIBRARY_TYPE STREQUAL "STATIC_LIBRARY")
+  set(SIBILANT_PC_REQUIRES_FIELD "Requires")
+else()
+  set(SIBILANT_PC_REQUIRES_FIELD "Requires.private")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/sibilant.pc.in ${PROJECT_BINARY_DIR}/sibilant.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/sibilant.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
