@@ -7,5 +7,6 @@
 namespace sibilant::cli {
 
 void add_simulate_command(CLI::App& app);
+void add_analyze_command(CLI::App& app);
 
 }  // namespace sibilant::cli

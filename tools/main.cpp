@@ -14,11 +14,15 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("sibilant ") + sibilant::version());
     app.require_subcommand(1);
     sibilant::cli::add_simulate_command(app);
+    sibilant::cli::add_analyze_command(app);
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help and --version end here with 0; any other parse error is a
+        // usage error, exit code 2 (CLI11's own codes are 105-109).
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
     } catch (const sibilant::Error& e) {
         std::fprintf(stderr, "sibilant: error: %s\n", e.what());
         return 1;

@@ -90,6 +90,18 @@ echo "keep me" >"$work/existing.wav"
 expect_error "truncated" "$work/cut.wav" "truncated" -- simulate "$work/cut.wav" "$work/existing.wav"
 [[ "$(cat "$work/existing.wav")" == "keep me" ]] && pass || fail "truncated input clobbered an existing output"
 
+# --- usage errors exit with 2 ---------------------------------------------------
+expect_usage() {
+  "$sibilant" "$@" >/dev/null 2>&1
+  local rc=$?
+  [[ $rc -eq 2 ]] && pass || fail "usage error '$*': exit $rc, want 2"
+}
+expect_usage simulate "$sample"
+expect_usage simulate "$sample" "$work/u.wav" --no-such-flag
+expect_usage simulate "$sample" "$work/u.wav" --cbr --vbr
+expect_usage frobnicate
+"$sibilant" --version >/dev/null && pass || fail "--version exits non-zero"
+
 # --- bad outputs and settings --------------------------------------------------
 expect_error "missing output folder" "$work/no/such/dir/o.wav" "does not exist" -- simulate "$sample" "$work/no/such/dir/o.wav"
 expect_error "bad output extension" "$work/o.mp3" -- simulate "$sample" "$work/o.mp3"

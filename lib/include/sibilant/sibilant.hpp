@@ -1,7 +1,9 @@
 // Umbrella header for sibilant's C++ API.
 #pragma once
 
+#include "sibilant/analyze.hpp"
 #include "sibilant/audio.hpp"
+#include "sibilant/batch.hpp"
 #include "sibilant/error.hpp"
 #include "sibilant/loss.hpp"
 #include "sibilant/opus_channel.hpp"

@@ -1,0 +1,157 @@
+// The sibilance analyzer: find the sibilants of a reference recording, compare
+// each with its counterpart in a processed (degraded) version, and say which
+// were lisped, smeared or dropped, by how much and why.
+//
+// Pipeline (named stages, one kernel for batch and streaming):
+//   align (delay, gain, delay map) -> STFT (FFTW, 48 kHz) -> detect sibilants
+//   on the reference -> per-event comparison -> scores and flags -> summary.
+//
+// All times are seconds in the reference's timeline. Scores are 0..100 with
+// 0 meaning transparent. Definitions (details and reasons in
+// lib/src/dsp/sibilant_compare.hpp/.cpp):
+//  - lisp = max(100 * loss / 20 dB, 100 * cog drop / 31%): the loss of the
+//    sibilant's 2.5-20 kHz energy (10 dB: as weak as a /f th/) and the fall
+//    of its centre of gravity (31%: the /s/ -> /sh/ distance);
+//  - smearing = the largest of: 1 - log-spectrum shape correlation, high-band
+//    flatness increase / 0.4, tonal gain / 6 dB, pre-echo, onset steepness
+//    lost; all measured only in 4 kHz .. min(16 kHz, what the degraded
+//    carries), so band-limiting counts as lisp, never as smearing;
+//  - dropout: the sibilant gone (-20 dB), holed (>= ~20 ms down 20 dB) or
+//    replaced (-10 dB while 0.3-2.5 kHz rose 10 dB) in the band the channel
+//    carries.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace sibilant {
+
+/// Version of the scoring rules. Bumped whenever scores change on purpose; the
+/// golden table in tests/ records it.
+inline constexpr int kScoringVersion = 1;
+
+struct AnalyzeOptions {
+    /// An event is flagged when its lisp or smearing score reaches these, or
+    /// when it is a dropout. Range 0..100.
+    double lisp_flag_threshold = 50.0;
+    double smearing_flag_threshold = 50.0;
+    /// Reads only this channel of multi-channel files (0-based); -1 mixes down.
+    int channel = -1;
+};
+
+/// Measured features of one sibilant, in the reference and in the degraded.
+struct SibilantMeasures {
+    /// Band levels in dB (re full scale) over 2-4, 4-8, 8-12, 12-16, 16-20 kHz.
+    double band_db[5] = {0, 0, 0, 0, 0};
+    double cog_hz = 0;            ///< Centre of gravity (1-20 kHz, power-weighted, Praat's definition) of the 40 ms middle.
+    double event_cog_hz = 0;      ///< The same over the whole event (mean of its STFT frames).
+    double spread_hz = 0;         ///< Standard deviation about the centre of gravity.
+    double skewness = 0;
+    double kurtosis = 0;          ///< Excess kurtosis (0 for a Gaussian).
+    double peak_hz = 0;           ///< Spectral peak in 2-12 kHz.
+    double peak_prominence_db = 0;
+    double flatness = 0;          ///< 0 (tonal/compact) .. 1 (white), 1-8 kHz (the detector's).
+    /// Flatness over the band both signals carry (4 kHz .. min(16 kHz, the
+    /// event's bandwidth)); NaN when that band is under 1.5 kHz wide.
+    double high_flatness = 0;
+    /// Peakiness of the 4-12 kHz fine structure (dB): about 2.5 for noise,
+    /// more when harmonics/tones stand out. NaN when the band is missing.
+    double tonality_db = 0;
+    double onset_slope_db_per_ms = 0;   ///< Shared-band rise at the onset (NaN: no shared band).
+    double offset_slope_db_per_ms = 0;  ///< Shared-band fall at the offset.
+    double duration_s = 0;        ///< Frames within 10 dB of the event's shared-band peak (reported, not scored).
+};
+
+struct SibilantEventResult {
+    double start_s = 0;
+    double end_s = 0;
+    std::string cls;              ///< "s" (/s z/-like) or "sh" (/sh zh/-like).
+    double lisp = 0;              ///< 0..100
+    double smearing = 0;          ///< 0..100
+    bool dropout = false;
+    bool flagged = false;
+    std::string why;              ///< One sentence with the numbers behind the scores.
+    SibilantMeasures reference;
+    std::optional<SibilantMeasures> degraded;  ///< Absent in no-reference mode.
+    /// Comparison figures (reference mode only).
+    double high_band_loss_db = 0;       ///< 2.5-20 kHz energy lost (positive = lost).
+    double shape_correlation = 1;       ///< Log-spectrum correlation in the shared band (NaN: band < 1.5 kHz).
+    double pre_echo_db = 0;             ///< Degraded over reference energy in the 30 ms before the onset (NaN: no shared band).
+    double tonal_gain_db = 0;           ///< Harmonic/tonal structure added in the noise band.
+    /// False when the event falls in the guard zone around a delay step, where
+    /// the degraded has no reliable counterpart: not scored, not in the indices.
+    bool compared = true;
+    double bandwidth_hz = 0;            ///< Highest frequency the degraded carries in this event.
+    double pre_echo_added_db = -99;     ///< Energy the degraded added before the onset beyond twice the reference's there, re the event's level (-99: none).
+    double carried_loss_db = 0;         ///< Loss in 2.5 kHz .. max(4 kHz, channel bandwidth) (dropout input).
+    double low_band_change_db = 0;      ///< 0.3-2.5 kHz level change, degraded minus reference.
+    double gap_s = 0;                   ///< Longest run of frames with that band down >= 20 dB (dropout input).
+    /// Score parts, each 0..100 (the scores are their maxima; see the why).
+    double lisp_energy = 0, lisp_cog = 0;
+    double smear_shape = 0, smear_flatness = 0, smear_tonal = 0, smear_pre_echo = 0, smear_onset = 0;
+};
+
+/// lisp_index and smearing_index are the duration-weighted means of the
+/// compared events' scores. The verdict names each harm that at least 10% of
+/// the compared events are flagged for ("lisp", "smearing"; dropouts not
+/// counted there), plus "dropouts" if any, "+"-joined in that order; else
+/// "clean"; "no-sibilants" when the reference has none (no scores made up);
+/// "not-compared" when no event had an aligned counterpart.
+struct AnalysisSummary {
+    int sibilants = 0;
+    int flagged = 0;
+    int compared = 0;            ///< Events with an aligned counterpart (the indices are over these).
+    int lisp_flagged = 0;        ///< Events with lisp >= the threshold.
+    int smearing_flagged = 0;
+    double lisp_index = 0;       ///< 0..100: how much of the sibilance was harmed by lisp, and how badly.
+    double smearing_index = 0;   ///< 0..100: the same for smearing.
+    int dropouts = 0;
+    std::string verdict;         ///< "clean", "lisp", "smearing", "dropouts", or e.g. "lisp+smearing"; "no-sibilants".
+};
+
+struct AlignmentReport {
+    double delay_ms = 0;         ///< Positive: the degraded lags the reference.
+    double gain_db = 0;          ///< Degraded level relative to the reference.
+    double confidence = 0;       ///< Normalised correlation, 0..1.
+    int segments = 1;            ///< >1 when the delay stepped (jitter buffer); see delay map.
+};
+
+struct AnalysisResult {
+    std::string mode;            ///< "full-reference" or "no-reference".
+    std::string reference;       ///< Path (empty in no-reference mode).
+    std::string degraded;
+    AlignmentReport alignment;
+    /// Highest frequency where the degraded's long-term spectrum is no more
+    /// than 20 dB below the reference's (which must itself have energy
+    /// there), in a run of three 94 Hz bins; capped by the reference's own
+    /// band and 20 kHz.
+    double degraded_bandwidth_hz = 0;
+    AnalysisSummary summary;
+    std::vector<SibilantEventResult> events;
+    int scoring_version = kScoringVersion;
+};
+
+/// Full-reference analysis of two mono 48 kHz signals (any length, delay up to
+/// +-1 s, any gain). Throws Error when alignment fails (different content,
+/// too short, a silent degraded, drift that cannot be followed), with the
+/// aligner's reason; a reference without speech or without sibilants gives
+/// verdict "no-sibilants" and no scores.
+AnalysisResult analyze(std::span<const float> reference_48k, std::span<const float> degraded_48k,
+                       const AnalyzeOptions& options = {});
+
+/// Reads both files (any format, rate and channel count; resampled to 48 kHz)
+/// and analyses them. Errors name the file and the cause.
+AnalysisResult analyze_files(const std::string& reference_path, const std::string& degraded_path,
+                             const AnalyzeOptions& options = {});
+
+/// One JSON object (the output contract of `sibilant analyze --json`).
+std::string to_json(const AnalysisResult& result, bool pretty = true);
+/// CSV with a header row and one row per event.
+std::string to_csv(const AnalysisResult& result);
+/// Human-readable summary: the figures and the worst events with their why.
+std::string to_text(const AnalysisResult& result, int max_events = 5);
+
+}  // namespace sibilant

@@ -1,0 +1,756 @@
+#include "dsp/sibilant_compare.hpp"
+
+#include <fftw3.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "dsp/fftw_planner.hpp"
+#include "dsp/spectral_moments.hpp"
+#include "sibilant/error.hpp"
+
+namespace sibilant::dsp {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Floor of every power before a logarithm: far below 16-bit quantisation
+// noise, so it only keeps digital silence finite.
+constexpr double kFloorPower = 1e-20;
+constexpr double kNoAddedDb = -99.0;  // "nothing added" for pre_echo_added_db
+
+double to_db(double power) { return 10.0 * std::log10(std::max(power, kFloorPower)); }
+double clamp01(double x) { return std::isfinite(x) ? std::clamp(x, 0.0, 1.0) : 0.0; }
+
+// log2 to about 1e-5, vectorisable: the shape correlation takes a logarithm
+// of ~130 bins of two spectra for every frame of every event, where
+// std::log2 alone would cost more than the rest of the comparison. The
+// correlation does not depend on the base of the logarithm.
+inline float fast_log2(float x) {
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
+    const float exponent = static_cast<float>(static_cast<int>((bits >> 23) & 0xFFu) - 127);
+    const float m = std::bit_cast<float>((bits & 0x7FFFFFu) | 0x3F800000u);  // [1, 2)
+    // ln(m) = 2 atanh(t), t = (m - 1) / (m + 1) in [0, 1/3): odd series to t^7.
+    const float t = (m - 1.0f) / (m + 1.0f);
+    const float t2 = t * t;
+    const float ln_m = 2.0f * t * (1.0f + t2 * (1.0f / 3 + t2 * (1.0f / 5 + t2 * (1.0f / 7))));
+    return exponent + ln_m * 1.4426950408889634f;
+}
+
+// Bins k with low_hz <= k * bin_hz < high_hz, clamped to [0, bins).
+struct BinRange {
+    int first = 0, end = 0;
+    int size() const { return std::max(0, end - first); }
+};
+BinRange bin_range(double low_hz, double high_hz, double bin_hz, int bins) {
+    BinRange r;
+    r.first = std::clamp(static_cast<int>(std::ceil(low_hz / bin_hz - 1e-9)), 0, bins);
+    r.end = std::clamp(static_cast<int>(std::ceil(high_hz / bin_hz - 1e-9)), 0, bins);
+    return r;
+}
+
+template <class T>
+double band_sum(std::span<const T> power, BinRange r) {
+    double s = 0.0;
+    for (int k = r.first; k < r.end; ++k) s += static_cast<double>(power[static_cast<std::size_t>(k)]);
+    return s;
+}
+
+// Geometric over arithmetic mean of groups of `group` bins: the groups
+// average out most of a single frame's bin-to-bin scatter, so the figure
+// says how compact the spectral envelope is, not how noisy the periodogram.
+double flatness(std::span<const double> power, BinRange r, int group) {
+    double log_sum = 0.0, sum = 0.0;
+    int groups = 0;
+    for (int k = r.first; k + group <= r.end; k += group) {
+        double g = 0.0;
+        for (int i = 0; i < group; ++i) g += power[static_cast<std::size_t>(k + i)];
+        g = std::max(g, kFloorPower);
+        log_sum += std::log(g);
+        sum += g;
+        ++groups;
+    }
+    if (groups < 2 || !(sum > 0.0)) return kNaN;
+    return std::exp(log_sum / groups) / (sum / groups);
+}
+
+// Peakiness of a spectrum's fine structure over r: each bin over the mean of
+// the 2h+1 bins around it, then 10*log10(arithmetic / geometric mean) of
+// those ratios. Exponentially scattered noise bins give about 2.5 dB
+// (exp(Euler's gamma)); harmonics or tones standing out of the noise give
+// more. Uses the caller's scratch space for prefix sums.
+double peakiness_db(std::span<const float> power, BinRange r, int h, std::vector<double>& prefix) {
+    const int bins = static_cast<int>(power.size());
+    if (r.size() < 2 * h + 1) return kNaN;
+    prefix.assign(static_cast<std::size_t>(bins) + 1, 0.0);
+    for (int k = 0; k < bins; ++k)
+        prefix[static_cast<std::size_t>(k) + 1] =
+            prefix[static_cast<std::size_t>(k)] + std::max(static_cast<double>(power[static_cast<std::size_t>(k)]), kFloorPower);
+    double sum_q = 0.0, sum_log_q = 0.0;
+    int n = 0;
+    for (int k = r.first; k < r.end; ++k) {
+        const int lo = std::max(0, k - h), hi = std::min(bins, k + h + 1);
+        const double local = (prefix[static_cast<std::size_t>(hi)] - prefix[static_cast<std::size_t>(lo)]) / (hi - lo);
+        const double q = std::max(static_cast<double>(power[static_cast<std::size_t>(k)]), kFloorPower) / local;
+        sum_q += q;
+        sum_log_q += std::log(q);
+        ++n;
+    }
+    return 10.0 * std::log10((sum_q / n) / std::exp(sum_log_q / n));
+}
+
+std::string fmt(const char* format, double a) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, format, a);
+    return buf;
+}
+std::string fmt(const char* format, double a, double b) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, format, a, b);
+    return buf;
+}
+std::string khz(double hz) { return fmt("%.1f", hz / 1000.0); }
+
+void set_moments(SibilantMeasures& m, const SpectralMoments& moments) {
+    m.cog_hz = moments.cog_hz;
+    m.spread_hz = moments.sd_hz;
+    m.skewness = moments.skewness;
+    m.kurtosis = moments.kurtosis;
+}
+
+// Figures the why needs that the result does not keep.
+struct WhyContext {
+    double channel_top_hz = 0.0;    // top of the band the dropout test looks at
+    double above_loss_db = 0.0;     // loss above the event's bandwidth
+};
+
+void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_threshold, const WhyContext& why);
+
+}  // namespace
+
+SampleRange middle_segment(const SibilantEvent& event, const ComparerConfig& config, std::int64_t signal_samples) {
+    const double rate_hz = config.stft.rate_hz;
+    const auto count = static_cast<std::int64_t>(std::lround(config.middle_s * rate_hz));
+    if (count < 2 || signal_samples < count) return {};
+    const auto centre = static_cast<std::int64_t>(std::lround(0.5 * (event.start_s + event.end_s) * rate_hz));
+    const std::int64_t first = std::clamp<std::int64_t>(centre - count / 2, 0, signal_samples - count);
+    return {first, count};
+}
+
+double carried_bandwidth_hz(std::span<const double> reference_power, std::span<const double> degraded_power,
+                            double bin_hz) {
+    const int bins = static_cast<int>(std::min(reference_power.size(), degraded_power.size()));
+    const BinRange range = bin_range(1000.0, kTopHz, bin_hz, bins);
+    double reference_max = 0.0;
+    for (int k = range.first; k < range.end; ++k)
+        reference_max = std::max(reference_max, reference_power[static_cast<std::size_t>(k)]);
+    if (!(reference_max > 0.0)) return 0.0;
+    auto carried = [&](int k) {
+        const double r = reference_power[static_cast<std::size_t>(k)];
+        return r > 1e-6 * reference_max && degraded_power[static_cast<std::size_t>(k)] >= 0.01 * r;
+    };
+    // From the top down, the first run of three carried bins: a stray bin
+    // above a cut-off (a notch's edge, an alias) does not count.
+    int run = 0;
+    for (int k = range.end - 1; k >= range.first; --k) {
+        run = carried(k) ? run + 1 : 0;
+        // The run's top bin is k + 2; its upper edge is half a bin higher.
+        if (run == 3) return std::min(kTopHz, (k + 2 + 0.5) * bin_hz);
+    }
+    return 0.0;
+}
+
+// praat_power_spectrum() for the one segment length the comparer uses, with
+// the FFTW plan and buffers made once: planning a transform for every cut
+// cost as much as the rest of an event's comparison. Same arithmetic as
+// praat_power_spectrum() (zero padding to a power of two, |X_k / rate|^2),
+// which a unit test checks.
+class PraatSpectrum {
+public:
+    PraatSpectrum(std::size_t samples, double rate_hz) : samples_(samples), rate_hz_(rate_hz) {
+        n_ = 2;
+        while (n_ < samples) n_ *= 2;
+        input_ = fftwf_alloc_real(n_);
+        output_ = fftwf_alloc_complex(n_ / 2 + 1);
+        if (!input_ || !output_) throw Error("compare: out of memory for a " + std::to_string(n_) + "-point FFT");
+        std::lock_guard lock(fftw_planner_mutex());
+        plan_ = fftwf_plan_dft_r2c_1d(static_cast<int>(n_), input_, output_, FFTW_ESTIMATE);
+        if (!plan_) throw Error("compare: FFTW could not plan a " + std::to_string(n_) + "-point transform");
+    }
+    ~PraatSpectrum() {
+        if (plan_) {
+            std::lock_guard lock(fftw_planner_mutex());
+            fftwf_destroy_plan(plan_);
+        }
+        fftwf_free(input_);
+        fftwf_free(output_);
+    }
+    PraatSpectrum(const PraatSpectrum&) = delete;
+    PraatSpectrum& operator=(const PraatSpectrum&) = delete;
+
+    double bin_hz() const { return 1.0 / ((1.0 / rate_hz_) * static_cast<double>(n_)); }
+
+    /// Power spectrum of `segment` into `power` (resized once). Segments of
+    /// another length go through praat_power_spectrum() itself.
+    void compute(std::span<const float> segment, std::vector<float>& power, double& bin_hz_out) {
+        if (segment.size() != samples_) {
+            PraatPowerSpectrum p = praat_power_spectrum(segment, rate_hz_);
+            power = std::move(p.power);
+            bin_hz_out = p.bin_hz;
+            return;
+        }
+        std::copy(segment.begin(), segment.end(), input_);
+        std::fill(input_ + samples_, input_ + n_, 0.0f);
+        fftwf_execute(plan_);
+        power.resize(n_ / 2 + 1);
+        const double dt_s = 1.0 / rate_hz_;
+        for (std::size_t k = 0; k < power.size(); ++k) {
+            const double re = static_cast<double>(output_[k][0]) * dt_s;
+            const double im = static_cast<double>(output_[k][1]) * dt_s;
+            power[k] = static_cast<float>(re * re + im * im);
+        }
+        bin_hz_out = bin_hz();
+    }
+
+private:
+    std::size_t samples_, n_ = 2;
+    double rate_hz_;
+    float* input_ = nullptr;
+    fftwf_complex* output_ = nullptr;
+    fftwf_plan plan_ = nullptr;
+};
+
+struct SibilantComparer::Impl {
+    ComparerConfig config;
+    int bins = 0;
+    double bin_hz = 0.0;
+    double hop_s = 0.0;
+    std::int64_t capacity = 0;
+    std::vector<float> reference_ring, degraded_ring;  // capacity x bins
+    std::int64_t frames = 0;
+    std::vector<double> reference_long, degraded_long;  // long-term power sums
+    // The last few frames' sums in float, added into the double sums every
+    // kBlockFrames frames: float adds vectorise twice as wide, and a block
+    // of 64 frames loses nothing that matters to a -20 dB test.
+    static constexpr int kBlockFrames = 64;
+    std::vector<float> reference_block, degraded_block;
+    int block_fill = 0;
+    FeatureExtractor extractor;
+    PraatSpectrum praat;
+    std::vector<float> reference_spectrum, degraded_spectrum;
+    // Scratch, sized at construction or reused from event to event.
+    std::vector<double> reference_mean, degraded_mean;
+    std::vector<float> mean_float;
+    std::vector<float> log_reference, log_degraded;
+    std::vector<double> level_reference, level_degraded, prefix;
+
+    explicit Impl(const ComparerConfig& c)
+        : config(c),
+          bins(c.stft.fft_size / 2 + 1),
+          bin_hz(c.stft.rate_hz / c.stft.fft_size),
+          hop_s(c.stft.hop_samples / c.stft.rate_hz),
+          extractor(c.stft.fft_size / 2 + 1, c.stft.rate_hz / c.stft.fft_size),
+          praat(static_cast<std::size_t>(std::lround(c.middle_s * c.stft.rate_hz)), c.stft.rate_hz) {
+        capacity = static_cast<std::int64_t>(std::ceil(c.history_s / hop_s));
+        const auto ring = static_cast<std::size_t>(capacity) * static_cast<std::size_t>(bins);
+        reference_ring.assign(ring, 0.0f);
+        degraded_ring.assign(ring, 0.0f);
+        reference_long.assign(static_cast<std::size_t>(bins), 0.0);
+        degraded_long.assign(static_cast<std::size_t>(bins), 0.0);
+        reference_block.assign(static_cast<std::size_t>(bins), 0.0f);
+        degraded_block.assign(static_cast<std::size_t>(bins), 0.0f);
+        reference_mean.assign(static_cast<std::size_t>(bins), 0.0);
+        degraded_mean.assign(static_cast<std::size_t>(bins), 0.0);
+        mean_float.assign(static_cast<std::size_t>(bins), 0.0f);
+        log_reference.assign(static_cast<std::size_t>(bins), 0.0f);
+        log_degraded.assign(static_cast<std::size_t>(bins), 0.0f);
+    }
+
+    void flush_block() {
+        for (std::size_t k = 0; k < reference_block.size(); ++k) {
+            reference_long[k] += reference_block[k];
+            degraded_long[k] += degraded_block[k];
+        }
+        std::fill(reference_block.begin(), reference_block.end(), 0.0f);
+        std::fill(degraded_block.begin(), degraded_block.end(), 0.0f);
+        block_fill = 0;
+    }
+
+    std::span<const float> frame(const std::vector<float>& ring, std::int64_t k) const {
+        const auto slot = static_cast<std::size_t>(k % capacity) * static_cast<std::size_t>(bins);
+        return {ring.data() + slot, static_cast<std::size_t>(bins)};
+    }
+    // Frame whose centre is nearest to t_s.
+    std::int64_t frame_at(double t_s) const {
+        const double centre0_s = 0.5 * config.stft.fft_size / config.stft.rate_hz;
+        return static_cast<std::int64_t>(std::llround((t_s - centre0_s) / hop_s));
+    }
+
+    SibilantMeasures features(std::span<const double> mean) {
+        for (int k = 0; k < bins; ++k)
+            mean_float[static_cast<std::size_t>(k)] = static_cast<float>(mean[static_cast<std::size_t>(k)]);
+        FrameFeatures f;
+        extractor.compute(mean_float, f);
+        SibilantMeasures m;
+        for (std::size_t b = 0; b + 1 < kCompareBandEdgesHz.size(); ++b)
+            m.band_db[b] = to_db(band_sum(mean, bin_range(kCompareBandEdgesHz[b], kCompareBandEdgesHz[b + 1], bin_hz, bins)));
+        m.event_cog_hz = f.cog_hz;
+        m.peak_hz = f.peak_hz;
+        m.peak_prominence_db = f.peak_prominence_db;
+        m.flatness = f.flatness;
+        return m;
+    }
+
+    // Per-frame level (dB) of r for frames [k0, k1], floored 40 dB under the
+    // loudest of them: a slope out of digital silence would otherwise be
+    // unbounded, and 40 dB is more than any sibilant rises over.
+    void levels(const std::vector<float>& ring, BinRange r, std::int64_t k0, std::int64_t k1, std::vector<double>& out) {
+        out.clear();
+        double peak = -1e300;
+        for (std::int64_t k = k0; k <= k1; ++k) {
+            out.push_back(to_db(band_sum(frame(ring, k), r)));
+            peak = std::max(peak, out.back());
+        }
+        for (double& v : out) v = std::max(v, peak - 40.0);
+    }
+};
+
+SibilantComparer::SibilantComparer(const ComparerConfig& config) {
+    validate(config.stft);
+    if (!(config.history_s >= 1.0 && config.history_s <= 60.0))
+        throw Error("compare: history_s " + std::to_string(config.history_s) + " must be within 1..60");
+    if (!(config.middle_s >= 0.005 && config.middle_s <= 0.2))
+        throw Error("compare: middle_s " + std::to_string(config.middle_s) + " must be within 0.005..0.2");
+    impl_ = std::make_unique<Impl>(config);
+}
+SibilantComparer::~SibilantComparer() = default;
+SibilantComparer::SibilantComparer(SibilantComparer&&) noexcept = default;
+SibilantComparer& SibilantComparer::operator=(SibilantComparer&&) noexcept = default;
+
+std::int64_t SibilantComparer::frames() const noexcept { return impl_->frames; }
+
+void SibilantComparer::push(std::span<const float> reference_power, std::span<const float> degraded_power) noexcept {
+    Impl& s = *impl_;
+    const auto slot = static_cast<std::size_t>(s.frames % s.capacity) * static_cast<std::size_t>(s.bins);
+    const auto n = static_cast<std::size_t>(s.bins);
+    std::copy_n(reference_power.data(), n, s.reference_ring.data() + slot);
+    std::copy_n(degraded_power.data(), n, s.degraded_ring.data() + slot);
+    float* rb = s.reference_block.data();
+    float* db = s.degraded_block.data();
+    for (std::size_t k = 0; k < n; ++k) {
+        rb[k] += reference_power[k];
+        db[k] += degraded_power[k];
+    }
+    if (++s.block_fill == Impl::kBlockFrames) s.flush_block();
+    ++s.frames;
+}
+
+double SibilantComparer::bandwidth_hz() const {
+    const Impl& s = *impl_;
+    std::vector<double> reference(s.reference_long), degraded(s.degraded_long);
+    for (std::size_t k = 0; k < reference.size(); ++k) {
+        reference[k] += s.reference_block[k];
+        degraded[k] += s.degraded_block[k];
+    }
+    return carried_bandwidth_hz(reference, degraded, s.bin_hz);
+}
+
+SibilantEventResult SibilantComparer::compare(const SibilantEvent& event, std::span<const float> reference_middle,
+                                              std::span<const float> degraded_middle) {
+    Impl& s = *impl_;
+    const ComparerConfig& c = s.config;
+    SibilantEventResult r;
+    r.start_s = event.start_s;
+    r.end_s = event.end_s;
+    r.cls = to_string(event.cls);
+
+    // Frames of the event, and those around it that the timing looks at,
+    // within what the ring still holds.
+    const std::int64_t oldest = std::max<std::int64_t>(0, s.frames - s.capacity);
+    const std::int64_t newest = s.frames - 1;
+    const std::int64_t k_first = std::clamp(s.frame_at(event.start_s + 0.5 * s.hop_s), oldest, newest);
+    const std::int64_t k_last = std::clamp(s.frame_at(event.end_s - 0.5 * s.hop_s), k_first, newest);
+    const double n_frames = static_cast<double>(k_last - k_first + 1);
+
+    std::fill(s.reference_mean.begin(), s.reference_mean.end(), 0.0);
+    std::fill(s.degraded_mean.begin(), s.degraded_mean.end(), 0.0);
+    for (std::int64_t k = k_first; k <= k_last; ++k) {
+        const auto ref = s.frame(s.reference_ring, k);
+        const auto deg = s.frame(s.degraded_ring, k);
+        for (int b = 0; b < s.bins; ++b) {
+            s.reference_mean[static_cast<std::size_t>(b)] += ref[static_cast<std::size_t>(b)];
+            s.degraded_mean[static_cast<std::size_t>(b)] += deg[static_cast<std::size_t>(b)];
+        }
+    }
+    for (int b = 0; b < s.bins; ++b) {
+        s.reference_mean[static_cast<std::size_t>(b)] /= n_frames;
+        s.degraded_mean[static_cast<std::size_t>(b)] /= n_frames;
+    }
+    const std::span<const double> ref_mean(s.reference_mean), deg_mean(s.degraded_mean);
+
+    SibilantMeasures ref_m = s.features(ref_mean);
+    SibilantMeasures deg_m = s.features(deg_mean);
+
+    // Bandwidth of this event, and the bands derived from it.
+    const double event_bandwidth_hz = carried_bandwidth_hz(ref_mean, deg_mean, s.bin_hz);
+    r.bandwidth_hz = event_bandwidth_hz;
+    const BinRange high = bin_range(kHighLowHz, kTopHz, s.bin_hz, s.bins);
+    const double ref_high = band_sum(ref_mean, high), deg_high = band_sum(deg_mean, high);
+    r.high_band_loss_db = to_db(ref_high) - to_db(deg_high);
+    // The band both carry, where every smearing measure is taken: the
+    // sibilant's noise band from 4 kHz (above the /sh/ peak region and the
+    // vowels' upper formants) up to 16 kHz (even a strong /s/ has little
+    // left above) or the degraded's bandwidth. What lies above that
+    // bandwidth is gone, which is lisp, not smearing; under 1.5 kHz of
+    // shared band there is no shape or timing of the noise left to judge.
+    constexpr double kSharedLowHz = 4000.0, kSharedHighHz = 16000.0, kMinSharedHz = 1500.0;
+    const double shared_top_hz = std::min(kSharedHighHz, event_bandwidth_hz);
+    const bool shared_defined = shared_top_hz - kSharedLowHz >= kMinSharedHz;
+    const BinRange shared = bin_range(kSharedLowHz, shared_top_hz, s.bin_hz, s.bins);
+
+    // Moments (Praat's definition) of the centred middle cut; undefined
+    // (NaN) without one.
+    const MomentOptions range{.low_hz = kCogLowHz, .high_hz = kTopHz};
+    set_moments(ref_m, SpectralMoments{});
+    set_moments(deg_m, SpectralMoments{});
+    double tonal_ref = kNaN, tonal_deg = kNaN;
+    if (!reference_middle.empty() && reference_middle.size() == degraded_middle.size()) {
+        double spec_bin_hz = 0.0;
+        s.praat.compute(reference_middle, s.reference_spectrum, spec_bin_hz);
+        s.praat.compute(degraded_middle, s.degraded_spectrum, spec_bin_hz);
+        const auto mr = spectral_moments(s.reference_spectrum, spec_bin_hz, range);
+        const auto md = spectral_moments(s.degraded_spectrum, spec_bin_hz, range);
+        set_moments(ref_m, mr);
+        set_moments(deg_m, md);
+        // Tonal content over 4 kHz .. min(12 kHz, bandwidth): where CELT folds
+        // a voiced low band up; 470 Hz local mean (h bins each side).
+        const double tonal_top_hz = std::min(12000.0, event_bandwidth_hz);
+        if (tonal_top_hz - kSharedLowHz >= kMinSharedHz) {
+            const int spec_bins = static_cast<int>(s.reference_spectrum.size());
+            const BinRange tonal_band = bin_range(kSharedLowHz, tonal_top_hz, spec_bin_hz, spec_bins);
+            const int h = std::max(2, static_cast<int>(std::lround(235.0 / spec_bin_hz)));
+            tonal_ref = peakiness_db(s.reference_spectrum, tonal_band, h, s.prefix);
+            tonal_deg = peakiness_db(s.degraded_spectrum, tonal_band, h, s.prefix);
+        }
+    }
+    ref_m.tonality_db = tonal_ref;
+    deg_m.tonality_db = tonal_deg;
+    r.tonal_gain_db = std::isfinite(tonal_ref) && std::isfinite(tonal_deg) ? tonal_deg - tonal_ref : 0.0;
+
+    // Shape: mean over the event's frames of the correlation of the log
+    // spectra over the shared high band.
+    if (shared_defined) {
+        double sum_r = 0.0;
+        const int n = shared.size();
+        for (std::int64_t k = k_first; k <= k_last; ++k) {
+            const auto ref = s.frame(s.reference_ring, k);
+            const auto deg = s.frame(s.degraded_ring, k);
+            float mx = 0.0f, my = 0.0f;
+            for (int i = 0; i < n; ++i) {
+                const auto b = static_cast<std::size_t>(shared.first + i);
+                const float x = fast_log2(ref[b] + 1e-20f), y = fast_log2(deg[b] + 1e-20f);
+                s.log_reference[static_cast<std::size_t>(i)] = x;
+                s.log_degraded[static_cast<std::size_t>(i)] = y;
+                mx += x;
+                my += y;
+            }
+            mx /= static_cast<float>(n);
+            my /= static_cast<float>(n);
+            float sxy = 0.0f, sxx = 0.0f, syy = 0.0f;
+            for (int i = 0; i < n; ++i) {
+                const float dx = s.log_reference[static_cast<std::size_t>(i)] - mx;
+                const float dy = s.log_degraded[static_cast<std::size_t>(i)] - my;
+                sxy += dx * dy;
+                sxx += dx * dx;
+                syy += dy * dy;
+            }
+            // A flat degraded band (nothing but a constant) has no shape left.
+            sum_r += sxx > 0.0f && syy > 0.0f ? static_cast<double>(sxy) / std::sqrt(double(sxx) * double(syy)) : 0.0;
+        }
+        r.shape_correlation = sum_r / n_frames;
+        ref_m.high_flatness = flatness(ref_mean, shared, 4);
+        deg_m.high_flatness = flatness(deg_mean, shared, 4);
+    } else {
+        r.shape_correlation = kNaN;
+        ref_m.high_flatness = deg_m.high_flatness = kNaN;
+    }
+
+    // Timing on the per-frame level of the shared band.
+    constexpr std::int64_t kAround = 10;   // frames looked at either side (50 ms)
+    constexpr std::int64_t kPreFrames = 6;  // 30 ms before the onset
+    double onset_ref = kNaN, onset_deg = kNaN;
+    ref_m.duration_s = event.end_s - event.start_s;
+    deg_m.duration_s = kNaN;
+    ref_m.onset_slope_db_per_ms = deg_m.onset_slope_db_per_ms = kNaN;
+    ref_m.offset_slope_db_per_ms = deg_m.offset_slope_db_per_ms = kNaN;
+    r.pre_echo_db = kNaN;
+    if (shared_defined) {
+        const std::int64_t w0 = std::max(oldest, k_first - kAround), w1 = std::min(newest, k_last + kAround);
+        s.levels(s.reference_ring, shared, w0, w1, s.level_reference);
+        s.levels(s.degraded_ring, shared, w0, w1, s.level_degraded);
+        const double hop_ms = s.hop_s * 1000.0;
+        auto level = [&](const std::vector<double>& l, std::int64_t k) { return l[static_cast<std::size_t>(k - w0)]; };
+        auto onset = [&](const std::vector<double>& l) {
+            double best = 0.0;
+            for (std::int64_t k = std::max(w0 + 1, k_first - 2); k <= std::min(w1, k_first + 2); ++k)
+                best = std::max(best, (level(l, k) - level(l, k - 1)) / hop_ms);
+            return best;
+        };
+        auto offset = [&](const std::vector<double>& l) {
+            double best = 0.0;
+            for (std::int64_t k = std::max(w0, k_last - 2); k <= std::min(w1 - 1, k_last + 2); ++k)
+                best = std::max(best, (level(l, k) - level(l, k + 1)) / hop_ms);
+            return best;
+        };
+        onset_ref = onset(s.level_reference);
+        onset_deg = onset(s.level_degraded);
+        ref_m.onset_slope_db_per_ms = onset_ref;
+        deg_m.onset_slope_db_per_ms = onset_deg;
+        ref_m.offset_slope_db_per_ms = offset(s.level_reference);
+        deg_m.offset_slope_db_per_ms = offset(s.level_degraded);
+        // Duration: frames within 10 dB of the signal's own peak inside the
+        // event, contiguous around that peak.
+        auto duration = [&](const std::vector<double>& l) {
+            std::int64_t peak_k = k_first;
+            for (std::int64_t k = k_first; k <= k_last; ++k)
+                if (level(l, k) > level(l, peak_k)) peak_k = k;
+            const double floor_db = level(l, peak_k) - 10.0;
+            std::int64_t a = peak_k, b = peak_k;
+            while (a > w0 && level(l, a - 1) >= floor_db) --a;
+            while (b < w1 && level(l, b + 1) >= floor_db) ++b;
+            return static_cast<double>(b - a + 1) * s.hop_s;
+        };
+        ref_m.duration_s = duration(s.level_reference);
+        deg_m.duration_s = duration(s.level_degraded);
+        // Pre-echo: energy in the 30 ms before the onset.
+        double pre_ref = 0.0, pre_deg = 0.0;
+        int pre_n = 0;
+        for (std::int64_t k = std::max(oldest, k_first - kPreFrames); k < k_first; ++k, ++pre_n) {
+            pre_ref += band_sum(s.frame(s.reference_ring, k), shared);
+            pre_deg += band_sum(s.frame(s.degraded_ring, k), shared);
+        }
+        if (pre_n > 0) {
+            r.pre_echo_db = to_db(pre_deg) - to_db(pre_ref);
+            const double event_level = band_sum(ref_mean, shared);  // mean per frame
+            // Only what goes beyond twice the reference's own energy there
+            // counts: level differences of a dB or two (a codec's band
+            // energies, the gain estimate) are not an echo.
+            const double added = (pre_deg - 2.0 * pre_ref) / pre_n;
+            r.pre_echo_added_db = added > 0.0 ? to_db(added) - to_db(event_level) : kNoAddedDb;
+        }
+    }
+
+    // Dropout inputs: the band the channel carries above 2.5 kHz (at least up
+    // to 4 kHz: every speech channel from narrowband up has it), and the
+    // 0.3-2.5 kHz band where a concealment repeating a vowel shows.
+    const double channel_top_hz = std::max(4000.0, bandwidth_hz());
+    const BinRange carried = bin_range(kHighLowHz, channel_top_hz, s.bin_hz, s.bins);
+    const BinRange low = bin_range(kVoiceBarHz, kHighLowHz, s.bin_hz, s.bins);
+    r.carried_loss_db = to_db(band_sum(ref_mean, carried)) - to_db(band_sum(deg_mean, carried));
+    // The longest run of the event's frames in which that band lost 20 dB
+    // or more: a hole inside the sibilant (a lost packet concealed by a
+    // fading or silent frame) rather than the whole of it.
+    {
+        std::int64_t run = 0, longest = 0;
+        for (std::int64_t k = k_first; k <= k_last; ++k) {
+            const double loss = to_db(band_sum(s.frame(s.reference_ring, k), carried)) -
+                                to_db(band_sum(s.frame(s.degraded_ring, k), carried));
+            run = loss >= 20.0 ? run + 1 : 0;
+            longest = std::max(longest, run);
+        }
+        r.gap_s = static_cast<double>(longest) * s.hop_s;
+    }
+    r.low_band_change_db = to_db(band_sum(deg_mean, low)) - to_db(band_sum(ref_mean, low));
+    r.reference = ref_m;
+    r.degraded = deg_m;
+    WhyContext why;
+    why.channel_top_hz = channel_top_hz;
+    const BinRange above = bin_range(event_bandwidth_hz, kTopHz, s.bin_hz, s.bins);
+    why.above_loss_db = to_db(band_sum(ref_mean, above)) - to_db(band_sum(deg_mean, above));
+    score_event(r, c.lisp_flag_threshold, c.smearing_flag_threshold, why);
+    return r;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Scores. Each part is 0..100, linear between a "transparent" anchor (0) and
+// an anchor where the damage is complete (100); a score is the largest of its
+// parts, so the why can name the cause.
+
+void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_threshold, const WhyContext& context) {
+    const SibilantMeasures& ref = r.reference;
+    const SibilantMeasures& deg = *r.degraded;
+
+    // Lisp, energy: 10 dB lost from the sibilant's own 2.5-20 kHz noise
+    // (energy-weighted, so it is the loss where this sibilant has its energy)
+    // leaves it about as weak as a non-sibilant fricative /f th/, which are
+    // 10-20 dB weaker in that band: 50 at 10 dB, 100 at 20 dB (1% left).
+    r.lisp_energy = 100.0 * clamp01(r.high_band_loss_db / 20.0);
+    // Lisp, place: the centre of gravity falling by the /sh/-to-/s/ ratio
+    // (0.69: 4.2 vs 6.1 kHz, Jongman et al. 2000) moves a sibilant as far
+    // down as from /s/ to /sh/: 100. Half of that is about where the two
+    // categories meet (their geometric mean, a 17% fall): 50.
+    constexpr double kSToShDrop = 1.0 - 0.69;
+    const double cog_drop = std::isfinite(deg.cog_hz) ? (ref.cog_hz - deg.cog_hz) / ref.cog_hz : 1.0;
+    r.lisp_cog = std::isfinite(ref.cog_hz) ? 100.0 * clamp01(cog_drop / kSToShDrop) : 0.0;
+    r.lisp = std::max(r.lisp_energy, r.lisp_cog);
+
+    // Smearing, shape: 1 - correlation of the log spectra in the shared band
+    // (r = 1: every detail kept; r = 0: no relation left), so the flag (50)
+    // sits at r = 0.5, where half the log-spectral detail is gone. For scale
+    // (GUIDE, median over sibilant frames): Opus 64 kbps 0.78-0.89, Hybrid
+    // 16-32 kbps 0.40-0.76. A band whose fine structure is all new noise but
+    // whose coarse envelope is kept (CELT's noise fill) keeps the envelope's
+    // share of the correlation, about 0.5 for an /s/.
+    r.smear_shape = std::isfinite(r.shape_correlation) ? 100.0 * clamp01(1.0 - r.shape_correlation) : 0.0;
+    // Flatness: a compact sibilant noise turning as flat as a /f th/ noise.
+    // Over the shared band, the flatness of 375 Hz bands of an /s/ is mostly
+    // 0.2-0.5 (corpus median 0.25) and of white noise about 0.85: an increase
+    // of 0.4 is the whole way from compact to flat (100).
+    r.smear_flatness = std::isfinite(ref.high_flatness) && std::isfinite(deg.high_flatness)
+                           ? 100.0 * clamp01((deg.high_flatness - ref.high_flatness) / 0.4)
+                           : 0.0;
+    // Tonal: the fine structure of noise peaks about 2.5 dB above its
+    // geometric mean; a band taken over by harmonics peaks 6 dB or more
+    // above that: 100 at +6 dB.
+    r.smear_tonal = 100.0 * clamp01(r.tonal_gain_db / 6.0);
+    // Pre-echo: what the degraded added in the 30 ms before the onset, re
+    // the sibilant's own level: 0 at -20 dB (mostly masked: the vowel before
+    // and backward masking), 100 at 0 dB (the sibilant starts 30 ms early).
+    r.smear_pre_echo = 100.0 * clamp01((r.pre_echo_added_db + 20.0) / 20.0);
+    // Onset: the share of the onset's steepness lost (only for onsets that
+    // are steep, >= 1 dB/ms; a gradual onset has little to lose). Offsets are
+    // measured but not scored: forward masking by the sibilant hides a
+    // smeared decay far better than backward masking hides a smeared onset.
+    r.smear_onset = ref.onset_slope_db_per_ms >= 1.0
+                        ? 100.0 * clamp01(1.0 - deg.onset_slope_db_per_ms / ref.onset_slope_db_per_ms)
+                        : 0.0;
+    // Duration is reported, not scored: how long a noise lasts at -10 dB
+    // from its peak swings with any level change at its edges, and a
+    // smeared onset or a pre-echo, which lengthen it audibly, are scored
+    // above.
+    r.smearing = std::max({r.smear_shape, r.smear_flatness, r.smear_tonal, r.smear_pre_echo, r.smear_onset});
+
+    // Dropout: the sibilant vanished from the band the channel carries (down
+    // by 20 dB, 1% left: band-limiting cannot explain it, the channel carries
+    // that band elsewhere); or a hole inside it: two frames in a row (a gap
+    // of about 20 ms, one Opus packet) down by 20 dB there; or it fell by
+    // 10 dB there while the 0.3-2.5 kHz band rose by 10 dB (something else,
+    // e.g. a concealment repeating the vowel before, took its place).
+    constexpr double kMinGap_s = 0.0099;
+    const bool vanished = r.carried_loss_db >= 20.0;
+    const bool holed = r.gap_s >= kMinGap_s;
+    const bool replaced = r.carried_loss_db >= 10.0 && r.low_band_change_db >= 10.0;
+    r.dropout = vanished || holed || replaced;
+    r.flagged = r.dropout || r.lisp >= lisp_threshold || r.smearing >= smearing_threshold;
+
+    // Why: the causes with a part of 25 or more, strongest first.
+    std::vector<std::pair<double, std::string>> causes;
+    const std::string band = fmt("2.5-%.1f kHz", context.channel_top_hz / 1000.0);
+    if (vanished)
+        causes.emplace_back(1000.0, fmt("dropped: %.0f dB in ", -r.carried_loss_db) + band);
+    else if (holed)
+        causes.emplace_back(1000.0, fmt("a hole of about %.0f ms (down 20 dB or more in ", 1000.0 * r.gap_s + 10.0) + band + ")");
+    else if (replaced)
+        causes.emplace_back(1000.0, fmt("replaced: %.0f dB in ", -r.carried_loss_db) + band +
+                                        fmt(" while 0.3-2.5 kHz rose %+.0f dB", r.low_band_change_db));
+    // Rounded before printing so that a tiny loss never reads "-0.0 dB".
+    std::string loss = fmt("%+.1f dB in 2.5-20 kHz", std::round(-10.0 * r.high_band_loss_db) / 10.0 + 0.0);
+    if (r.bandwidth_hz < 19500.0 && context.above_loss_db >= 1.0) {
+        // What went above the top the degraded still carries.
+        loss += fmt(" (%.0f dB above %.1f kHz)", -context.above_loss_db, r.bandwidth_hz / 1000.0);
+    }
+    const std::string cog = "centre of gravity " + khz(ref.cog_hz) + " -> " +
+                            (std::isfinite(deg.cog_hz) ? khz(deg.cog_hz) + " kHz" : std::string("nothing"));
+    if (!vanished) {  // a vanished sibilant's why says it all
+        causes.emplace_back(r.lisp_energy, loss);
+        causes.emplace_back(r.lisp_cog, cog);
+    }
+    if (std::isfinite(r.shape_correlation))
+        causes.emplace_back(r.smear_shape, fmt("high-band shape correlation %.2f", r.shape_correlation));
+    causes.emplace_back(r.smear_flatness, fmt("high band flatter (%.2f -> %.2f)", ref.high_flatness, deg.high_flatness));
+    causes.emplace_back(r.smear_tonal, fmt("%+.1f dB tonal structure in the noise band", r.tonal_gain_db));
+    causes.emplace_back(r.smear_pre_echo, fmt("pre-echo %+.0f dB re the sibilant", r.pre_echo_added_db));
+    causes.emplace_back(r.smear_onset, fmt("onset %.1f -> %.1f dB/ms", ref.onset_slope_db_per_ms, deg.onset_slope_db_per_ms));
+    std::stable_sort(causes.begin(), causes.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+
+    std::string why = "/" + r.cls + "/ " + fmt("%.2f-%.2f s: ", r.start_s, r.end_s);
+    if (r.flagged) {
+        int named = 0;
+        for (const auto& [score, text] : causes) {
+            if (named > 0 && score < 25.0) break;
+            why += (named++ ? ", " : "") + text;
+        }
+    } else {
+        why += "kept: " + loss + ", " + cog;
+        if (std::isfinite(r.shape_correlation)) why += fmt(", shape correlation %.2f", r.shape_correlation);
+    }
+    why += fmt(" (lisp %.0f, smearing %.0f)", r.lisp, r.smearing);
+    r.why = std::move(why);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Summary.
+//  - lisp_index, smearing_index: the duration-weighted mean of the compared
+//    events' scores: every second of sibilance counts the same, so a file
+//    where every /s/ is half-damaged and one where half of them are fully
+//    damaged both come out near 50, and a single odd short event does not
+//    decide a file.
+//  - verdict: "lisp" when at least 10% of the compared events are flagged
+//    for lisp (lisp >= threshold, dropouts not counted), "smearing" likewise,
+//    "dropouts" when any event dropped out (without packet loss a dropped
+//    sibilant is rare and always audible); "+"-joined in that order; "clean"
+//    when none applies; "no-sibilants" when the reference has none;
+//    "not-compared" when no event had an aligned counterpart. One damaged
+//    sibilant in ten recurs every second or two of running speech: a
+//    listener hears it as a property of the channel, not an accident.
+AnalysisSummary summarise(std::span<const SibilantEventResult> events, const AnalyzeOptions& options) {
+    AnalysisSummary s;
+    s.sibilants = static_cast<int>(events.size());
+    double weight = 0.0, lisp = 0.0, smearing = 0.0;
+    for (const auto& e : events) {
+        if (e.flagged) ++s.flagged;
+        if (!e.compared) continue;
+        ++s.compared;
+        if (e.dropout) ++s.dropouts;
+        if (!e.dropout && e.lisp >= options.lisp_flag_threshold) ++s.lisp_flagged;
+        if (!e.dropout && e.smearing >= options.smearing_flag_threshold) ++s.smearing_flagged;
+        const double w = std::max(e.end_s - e.start_s, 1e-3);
+        weight += w;
+        lisp += w * e.lisp;
+        smearing += w * e.smearing;
+    }
+    if (s.sibilants == 0) {
+        s.verdict = "no-sibilants";
+        return s;
+    }
+    if (s.compared == 0) {
+        s.verdict = "not-compared";
+        return s;
+    }
+    s.lisp_index = lisp / weight;
+    s.smearing_index = smearing / weight;
+    constexpr double kVerdictShare = 0.10;
+    std::string verdict;
+    auto add = [&](const char* word) {
+        if (!verdict.empty()) verdict += '+';
+        verdict += word;
+    };
+    if (s.lisp_flagged >= kVerdictShare * s.compared) add("lisp");
+    if (s.smearing_flagged >= kVerdictShare * s.compared) add("smearing");
+    if (s.dropouts > 0) add("dropouts");
+    s.verdict = verdict.empty() ? "clean" : verdict;
+    return s;
+}
+
+}  // namespace sibilant::dsp

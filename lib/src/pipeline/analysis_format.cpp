@@ -1,0 +1,186 @@
+// JSON, CSV and text renderings of analysis results. nlohmann::json stays
+// inside this file; the public API hands out strings.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sibilant/analyze.hpp"
+
+namespace sibilant {
+
+namespace {
+
+// ordered_json keeps keys in the order written: the contract's keys first.
+using json = nlohmann::ordered_json;
+
+// Figures rounded to what they can mean (a hundredth of a dB, a tenth of a
+// score point), so that the output reads easily and diffs stay small.
+// NaN (a measure that is undefined for this event) becomes null.
+json rounded(double value, int decimals) {
+    if (!std::isfinite(value)) return nullptr;
+    const double scale = std::pow(10.0, decimals);
+    return std::round(value * scale) / scale + 0.0;  // + 0.0 turns -0 into 0
+}
+
+json measures_json(const SibilantMeasures& m) {
+    json bands = json::array();
+    for (double b : m.band_db) bands.push_back(rounded(b, 2));
+    return {{"band_db", bands},
+            {"cog_hz", rounded(m.cog_hz, 1)},
+            {"spread_hz", rounded(m.spread_hz, 1)},
+            {"skewness", rounded(m.skewness, 3)},
+            {"kurtosis", rounded(m.kurtosis, 3)},
+            {"peak_hz", rounded(m.peak_hz, 1)},
+            {"peak_prominence_db", rounded(m.peak_prominence_db, 2)},
+            {"flatness", rounded(m.flatness, 3)},
+            {"high_flatness", rounded(m.high_flatness, 3)},
+            {"tonality_db", rounded(m.tonality_db, 2)},
+            {"onset_slope_db_per_ms", rounded(m.onset_slope_db_per_ms, 2)},
+            {"offset_slope_db_per_ms", rounded(m.offset_slope_db_per_ms, 2)},
+            {"duration_s", rounded(m.duration_s, 3)}};
+}
+
+json event_json(const SibilantEventResult& e) {
+    json j = {{"start_s", rounded(e.start_s, 3)},
+              {"end_s", rounded(e.end_s, 3)},
+              {"class", e.cls},
+              {"lisp", rounded(e.lisp, 1)},
+              {"smearing", rounded(e.smearing, 1)},
+              {"dropout", e.dropout},
+              {"flagged", e.flagged},
+              {"why", e.why},
+              {"compared", e.compared}};
+    if (!e.compared) return j;
+    j["bandwidth_hz"] = rounded(e.bandwidth_hz, 0);
+    j["high_band_loss_db"] = rounded(e.high_band_loss_db, 2);
+    j["shape_correlation"] = rounded(e.shape_correlation, 3);
+    j["tonal_gain_db"] = rounded(e.tonal_gain_db, 2);
+    j["pre_echo_db"] = rounded(e.pre_echo_db, 2);
+    j["pre_echo_added_db"] = rounded(e.pre_echo_added_db, 2);
+    j["carried_loss_db"] = rounded(e.carried_loss_db, 2);
+    j["low_band_change_db"] = rounded(e.low_band_change_db, 2);
+    j["gap_s"] = rounded(e.gap_s, 3);
+    j["parts"] = {{"lisp_energy", rounded(e.lisp_energy, 1)},       {"lisp_cog", rounded(e.lisp_cog, 1)},
+                  {"smear_shape", rounded(e.smear_shape, 1)},       {"smear_flatness", rounded(e.smear_flatness, 1)},
+                  {"smear_tonal", rounded(e.smear_tonal, 1)},       {"smear_pre_echo", rounded(e.smear_pre_echo, 1)},
+                  {"smear_onset", rounded(e.smear_onset, 1)}};
+    j["reference"] = measures_json(e.reference);
+    j["degraded"] = e.degraded ? measures_json(*e.degraded) : json(nullptr);
+    return j;
+}
+
+std::string format(const char* fmt, double a) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, fmt, a);
+    return buf;
+}
+
+// RFC 4180 field: quoted when it holds a comma, quote or line break.
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char ch : s) {
+        if (ch == '"') out += '"';
+        out += ch;
+    }
+    return out + "\"";
+}
+
+std::string csv_number(double value, const char* fmt) { return std::isfinite(value) ? format(fmt, value) : ""; }
+
+// How bad an event is, for picking the worst ones to show.
+double severity(const SibilantEventResult& e) {
+    if (!e.compared) return -1.0;
+    return (e.dropout ? 1000.0 : 0.0) + std::max(e.lisp, e.smearing);
+}
+
+}  // namespace
+
+std::string to_json(const AnalysisResult& r, bool pretty) {
+    json events = json::array();
+    for (const auto& e : r.events) events.push_back(event_json(e));
+    const AnalysisSummary& s = r.summary;
+    json j = {{"mode", r.mode},
+              {"reference", r.reference},
+              {"degraded", r.degraded},
+              {"scoring_version", r.scoring_version},
+              {"alignment",
+               {{"delay_ms", rounded(r.alignment.delay_ms, 3)},
+                {"gain_db", rounded(r.alignment.gain_db, 2)},
+                {"confidence", rounded(r.alignment.confidence, 3)},
+                {"segments", r.alignment.segments}}},
+              {"degraded_bandwidth_hz", rounded(r.degraded_bandwidth_hz, 0)},
+              {"summary",
+               {{"sibilants", s.sibilants},
+                {"flagged", s.flagged},
+                {"lisp_index", rounded(s.lisp_index, 1)},
+                {"smearing_index", rounded(s.smearing_index, 1)},
+                {"dropouts", s.dropouts},
+                {"verdict", s.verdict},
+                {"compared", s.compared},
+                {"lisp_flagged", s.lisp_flagged},
+                {"smearing_flagged", s.smearing_flagged}}},
+              {"events", events}};
+    return pretty ? j.dump(2) : j.dump();
+}
+
+std::string to_csv(const AnalysisResult& r) {
+    std::ostringstream out;
+    out << "reference,degraded,start_s,end_s,class,compared,lisp,smearing,dropout,flagged,high_band_loss_db,"
+           "cog_reference_hz,cog_degraded_hz,shape_correlation,tonal_gain_db,pre_echo_db,bandwidth_hz,why\n";
+    for (const auto& e : r.events) {
+        const bool d = e.compared && e.degraded.has_value();
+        out << csv_field(r.reference) << ',' << csv_field(r.degraded) << ',' << format("%.3f", e.start_s) << ','
+            << format("%.3f", e.end_s) << ',' << e.cls << ',' << (e.compared ? "true" : "false") << ','
+            << format("%.1f", e.lisp) << ',' << format("%.1f", e.smearing) << ',' << (e.dropout ? "true" : "false")
+            << ',' << (e.flagged ? "true" : "false") << ','
+            << (e.compared ? csv_number(e.high_band_loss_db, "%.2f") : "") << ','
+            << (e.compared ? csv_number(e.reference.cog_hz, "%.1f") : "") << ','
+            << (d ? csv_number(e.degraded->cog_hz, "%.1f") : "") << ','
+            << (e.compared ? csv_number(e.shape_correlation, "%.3f") : "") << ','
+            << (e.compared ? csv_number(e.tonal_gain_db, "%.2f") : "") << ','
+            << (e.compared ? csv_number(e.pre_echo_db, "%.2f") : "") << ','
+            << (e.compared ? csv_number(e.bandwidth_hz, "%.0f") : "") << ',' << csv_field(e.why) << '\n';
+    }
+    return out.str();
+}
+
+std::string to_text(const AnalysisResult& r, int max_events) {
+    const AnalysisSummary& s = r.summary;
+    std::ostringstream out;
+    if (!r.reference.empty()) out << "reference  " << r.reference << "\n";
+    if (!r.degraded.empty()) out << "degraded   " << r.degraded << "\n";
+    out << "alignment  delay " << format("%.2f ms", r.alignment.delay_ms) << ", gain "
+        << format("%+.2f dB", r.alignment.gain_db) << " (confidence " << format("%.2f", r.alignment.confidence)
+        << ", " << r.alignment.segments << (r.alignment.segments == 1 ? " segment)" : " segments)") << "\n";
+    out << "bandwidth  " << format("%.1f kHz", r.degraded_bandwidth_hz / 1000.0) << " carried by the degraded\n";
+    int s_count = 0;
+    for (const auto& e : r.events) s_count += e.cls == "s";
+    out << "sibilants  " << s.sibilants << " (" << s_count << " /s/, " << (s.sibilants - s_count) << " /sh/)";
+    if (s.compared != s.sibilants) out << ", " << s.compared << " compared";
+    out << "; " << s.flagged << " flagged";
+    if (s.sibilants > 0) out << format(" (%.0f%%)", 100.0 * s.flagged / s.sibilants);
+    out << ", " << s.dropouts << " dropouts\n";
+    out << "lisp       index " << format("%.1f", s.lisp_index) << " (" << s.lisp_flagged << " flagged)\n";
+    out << "smearing   index " << format("%.1f", s.smearing_index) << " (" << s.smearing_flagged << " flagged)\n";
+    out << "verdict    " << s.verdict << "\n";
+
+    std::vector<const SibilantEventResult*> worst;
+    for (const auto& e : r.events)
+        if (e.compared) worst.push_back(&e);
+    std::stable_sort(worst.begin(), worst.end(),
+                     [](const auto* a, const auto* b) { return severity(*a) > severity(*b); });
+    if (max_events > 0 && !worst.empty()) {
+        out << "worst events:\n";
+        for (std::size_t i = 0; i < worst.size() && i < static_cast<std::size_t>(max_events); ++i)
+            out << "  " << worst[i]->why << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace sibilant
