@@ -1,21 +1,45 @@
-// Peak memory of simulate_file on a long recording: writes a synthetic
-// speech-like file of the given length (default 60 min, 44.1 kHz, 16-bit WAV)
-// block by block, simulates it, and prints the peak resident set size.
-// Usage: sibilant_bench_memory [MINUTES] [WORK_DIR]
+// Peak memory of the file-level jobs on a long recording.
+//
+// Writes a speech file of the given length (default 60 min, 44.1 kHz, 16-bit
+// WAV) block by block, then measures, each in a fresh process of its own so
+// that one job's peak does not hide the other's:
+//  - simulate: simulate_file on it (Opus 16 kbps), peak RSS after;
+//  - analyze:  analyze_files(long file, its simulate output), peak RSS after
+//              (target: under 200 MB for an hour).
+// simulate runs in every mode: its output is the degraded for analyze.
+//
+// Usage: sibilant_bench_memory [simulate|analyze|all] [MINUTES] [WORK_DIR]
+//        (defaults: all 60 $TMPDIR)
+//
+// The input is the project's testdata/speech/*.flac, concatenated over and
+// over with a random gain and a random pause per clip (fixed seed): real
+// speech gives the detector a realistic number of events, and, unlike a tone
+// pattern repeating every second, it cannot fool the aligner's +-1 s delay
+// search.
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <filesystem>
-#include <numbers>
+#include <random>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "sibilant/analyze.hpp"
 #include "sibilant/audio.hpp"
 #include "sibilant/simulate.hpp"
 
 namespace {
+
+constexpr int kRateHz = 44100;
 
 double peak_rss_mib() {
     rusage usage{};
@@ -23,52 +47,124 @@ double peak_rss_mib() {
     return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-// One second of a vowel-like tone followed by a hiss, so that the codec has
-// both voiced and fricative content to work on.
-void fill_second(std::vector<float>& block, int rate_hz, std::uint32_t& noise_state) {
-    for (std::size_t i = 0; i < block.size(); ++i) {
-        const double t = static_cast<double>(i) / rate_hz;
-        if (t < 0.7) {
-            block[i] = static_cast<float>(0.3 * std::sin(2 * std::numbers::pi * 150 * t) +
-                                          0.1 * std::sin(2 * std::numbers::pi * 1200 * t));
-        } else {
-            noise_state = noise_state * 1664525u + 1013904223u;
-            block[i] = 0.1f * (static_cast<float>(noise_state >> 8) / 8388608.0f - 1.0f);
-        }
+std::vector<std::vector<float>> load_clips() {
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::path(SIBILANT_TESTDATA_DIR) / "speech";
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+        if (entry.path().extension() == ".flac") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    std::vector<std::vector<float>> clips;
+    sibilant::ReadOptions read;
+    read.target_rate_hz = kRateHz;
+    for (const auto& file : files) clips.push_back(sibilant::read_audio_file(file.string(), read));
+    if (clips.empty()) {
+        std::fprintf(stderr, "no testdata/speech/*.flac in %s\n", dir.string().c_str());
+        std::exit(1);
     }
+    return clips;
+}
+
+// Speech clips in random order, each with a gain of -6..0 dB and followed by
+// 0.1-0.8 s of faint noise (digital silence would not be speech-like either).
+void write_speech(const std::string& path, int minutes) {
+    const std::vector<std::vector<float>> clips = load_clips();
+    std::mt19937 rng(1);
+    std::uniform_int_distribution<std::size_t> pick(0, clips.size() - 1);
+    std::uniform_real_distribution<double> gain_db(-6.0, 0.0), pause_s(0.1, 0.8), noise(-1.0, 1.0);
+    const auto total = static_cast<std::int64_t>(minutes) * 60 * kRateHz;
+    sibilant::AudioFileWriter writer(path, kRateHz, sibilant::SampleFormat::Pcm16);
+    std::vector<float> block;
+    std::int64_t written = 0;
+    while (written < total) {
+        const std::vector<float>& clip = clips[pick(rng)];
+        const auto gain = static_cast<float>(std::pow(10.0, gain_db(rng) / 20.0));
+        block.assign(clip.begin(), clip.end());
+        for (float& x : block) x *= gain;
+        const auto pause = static_cast<std::size_t>(pause_s(rng) * kRateHz);
+        for (std::size_t i = 0; i < pause; ++i) block.push_back(static_cast<float>(1e-4 * noise(rng)));
+        const auto n = static_cast<std::size_t>(std::min<std::int64_t>(total - written, std::int64_t(block.size())));
+        writer.write(std::span<const float>(block.data(), n));
+        written += static_cast<std::int64_t>(n);
+    }
+    writer.commit();
+}
+
+// The two jobs, each run in a fresh process (see run_job).
+int job(const std::string& name, const std::string& in, const std::string& out, int minutes) {
+    try {
+        if (name == "simulate") {
+            sibilant::SimulateOptions options;
+            options.opus.bitrate_bps = 16000;
+            const auto report = sibilant::simulate_file(in, out, options);
+            std::printf("simulate: %d min (%lld frames at %d Hz, %lld packets): peak RSS %.1f MiB\n", minutes,
+                        static_cast<long long>(report.input.frames), kRateHz,
+                        static_cast<long long>(report.channel.packets), peak_rss_mib());
+        } else {
+            const sibilant::AnalysisResult result = sibilant::analyze_files(in, out);
+            std::printf("analyze: %d min, %d sibilants (%d compared), verdict %s, delay %.2f ms, %d segment(s): "
+                        "peak RSS %.1f MiB (target < 200 MB = 190.7 MiB)\n",
+                        minutes, result.summary.sibilants, result.summary.compared, result.summary.verdict.c_str(),
+                        result.alignment.delay_ms, result.alignment.segments, peak_rss_mib());
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
+        return 1;
+    }
+    return 0;
+}
+
+// Runs a job in a fresh process (fork + exec of this program), so that its
+// peak RSS is its own: not what writing the input or the other job used, as
+// it would be in this process, nor skewed by the page sharing of a plain
+// fork. Returns the job's exit status.
+int run_job(const std::string& name, const std::string& in, const std::string& out, int minutes) {
+    std::fflush(stdout);
+    const pid_t pid = fork();
+    if (pid < 0) {
+        std::perror("fork");
+        return 1;
+    }
+    if (pid == 0) {
+        const std::string m = std::to_string(minutes);
+        const char* args[] = {"sibilant_bench_memory", "--job", name.c_str(), in.c_str(), out.c_str(), m.c_str(),
+                              nullptr};
+        execv("/proc/self/exe", const_cast<char* const*>(args));
+        std::perror("execv /proc/self/exe");
+        _exit(1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int minutes = argc > 1 ? std::atoi(argv[1]) : 60;
-    const std::filesystem::path work = argc > 2 ? argv[2] : std::filesystem::temp_directory_path();
-    const int rate_hz = 44100;
+    if (argc == 6 && std::strcmp(argv[1], "--job") == 0) return job(argv[2], argv[3], argv[4], std::atoi(argv[5]));
+    const std::string mode = argc > 1 ? argv[1] : "all";
+    if (mode != "simulate" && mode != "analyze" && mode != "all") {
+        std::fprintf(stderr, "usage: sibilant_bench_memory [simulate|analyze|all] [MINUTES] [WORK_DIR]\n");
+        return 2;
+    }
+    const int minutes = argc > 2 ? std::atoi(argv[2]) : 60;
+    const std::filesystem::path work = argc > 3 ? argv[3] : std::filesystem::temp_directory_path();
+    if (minutes < 1) {
+        std::fprintf(stderr, "MINUTES must be at least 1\n");
+        return 2;
+    }
     const auto in = (work / "sibilant_bench_long.wav").string();
     const auto out = (work / "sibilant_bench_long_out.wav").string();
 
-    {
-        sibilant::AudioFileWriter writer(in, rate_hz, sibilant::SampleFormat::Pcm16);
-        std::vector<float> second(static_cast<std::size_t>(rate_hz));
-        std::uint32_t noise_state = 1;
-        for (int s = 0; s < minutes * 60; ++s) {
-            fill_second(second, rate_hz, noise_state);
-            writer.write(second);
-        }
-        writer.commit();
-    }
-    const double rss_before_mib = peak_rss_mib();
+    write_speech(in, minutes);
+    std::printf("wrote %d min of speech (%d Hz, pcm16); peak RSS %.1f MiB so far\n", minutes, kRateHz,
+                peak_rss_mib());
 
-    sibilant::SimulateOptions options;
-    options.opus.bitrate_bps = 16000;
-    const auto report = sibilant::simulate_file(in, out, options);
-    const double rss_after_mib = peak_rss_mib();
+    // simulate always runs: its output is the degraded for analyze.
+    int status = run_job("simulate", in, out, minutes);
+    if (status == 0 && mode != "simulate") status = run_job("analyze", in, out, minutes);
 
-    std::printf("simulated %d min (%lld frames at %d Hz, %lld packets)\n", minutes,
-                static_cast<long long>(report.input.frames), rate_hz, static_cast<long long>(report.channel.packets));
-    std::printf("peak RSS: %.1f MiB after writing the input, %.1f MiB after simulate\n", rss_before_mib,
-                rss_after_mib);
     std::filesystem::remove(in);
     std::filesystem::remove(out);
-    return 0;
+    return status;
 }

@@ -1,0 +1,175 @@
+// Speed of the full-reference analysis (issue #3), and how close it comes to
+// the cost of its FFTs.
+//
+// On 60 s of 48 kHz mono speech (the project's testdata/speech/*.flac,
+// concatenated and repeated to 60 s) as reference, and the same through the
+// Opus channel (voip 24 kbps, seed 1, made once, outside the timing) as
+// degraded, it times (a) sibilant::analyze(reference, degraded) and (b) the
+// STFTs alone of both signals with dsp::Stft, the same transform the analysis
+// runs, with a no-op frame callback.
+//
+//   cmake --build build --target sibilant_bench_analyze && build/bench/sibilant_bench_analyze
+//
+// BM_AnalysisVsStfts runs the two alternately within each iteration (so that
+// load from other processes hits both alike), times each in thread CPU time,
+// and reports the fastest of each and, as analysis_over_ffts, the median over
+// iterations of analysis/STFTs. Target: analysis >= 1000x real time on one
+// core (under 60 ms per 60 s).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <time.h>
+
+#include "dsp/stft.hpp"
+#include "sibilant/analyze.hpp"
+#include "sibilant/audio.hpp"
+#include "sibilant/opus_channel.hpp"
+
+namespace {
+
+constexpr int kRateHz = 48000;
+constexpr double kSeconds = 60.0;
+
+struct Signals {
+    std::vector<float> reference;
+    std::vector<float> degraded;
+    std::string source;
+};
+
+std::vector<float> load_speech(std::string& source) {
+    const auto total = static_cast<std::size_t>(kSeconds * kRateHz);
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::path(SIBILANT_TESTDATA_DIR) / "speech";
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+        if (entry.path().extension() == ".flac") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    std::vector<float> joined;
+    for (const auto& file : files) {
+        try {
+            // read_audio_file resamples to 48 kHz and mixes down to mono.
+            const std::vector<float> x = sibilant::read_audio_file(file.string());
+            joined.insert(joined.end(), x.begin(), x.end());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "skipping %s: %s\n", file.string().c_str(), e.what());
+        }
+    }
+    if (joined.empty()) {
+        std::fprintf(stderr, "no readable testdata/speech/*.flac in %s\n", dir.string().c_str());
+        std::exit(1);
+    }
+    std::vector<float> out;
+    out.reserve(total);
+    while (out.size() < total) {
+        const std::size_t n = std::min(joined.size(), total - out.size());
+        out.insert(out.end(), joined.begin(), joined.begin() + static_cast<long>(n));
+    }
+    source = std::to_string(files.size()) + " file(s) from " + dir.string() + " (" +
+             std::to_string(static_cast<double>(joined.size()) / kRateHz) + " s), repeated to 60 s";
+    return out;
+}
+
+const Signals& signals() {
+    static const Signals loaded = [] {
+        Signals s;
+        s.reference = load_speech(s.source);
+        sibilant::OpusSettings settings;
+        settings.application = sibilant::Application::Voip;
+        settings.bitrate_bps = 24000;
+        s.degraded = sibilant::run_opus_channel(s.reference, settings, sibilant::LossModelConfig{}, 1);
+        return s;
+    }();
+    return loaded;
+}
+
+// Thread CPU time, not wall time: the machine may be shared, and time spent
+// preempted would land on whichever side happened to be running.
+double cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+double run_analysis(const Signals& s) {
+    const double start = cpu_seconds();
+    sibilant::AnalysisResult result = sibilant::analyze(s.reference, s.degraded);
+    benchmark::DoNotOptimize(result);
+    return cpu_seconds() - start;
+}
+
+// A fresh Stft per signal, as the analysis makes its own: planning
+// (FFTW_ESTIMATE, under 2 ms) is part of the cost on both sides.
+double run_stfts(const Signals& s) {
+    const double start = cpu_seconds();
+    for (const std::vector<float>* x : {&s.reference, &s.degraded}) {
+        sibilant::dsp::Stft stft;
+        stft.push(std::span<const float>(*x), [](const sibilant::dsp::StftFrame& frame) {
+            benchmark::DoNotOptimize(frame.power.data());
+        });
+        benchmark::DoNotOptimize(stft.frames_emitted());
+    }
+    return cpu_seconds() - start;
+}
+
+double g_analysis_s = 0, g_stfts_s = 0, g_ratio = 0;
+
+void BM_AnalysisVsStfts(benchmark::State& state) {
+    const Signals& s = signals();
+    double best_analysis = 1e300, best_stfts = 1e300;
+    std::vector<double> ratios;
+    bool analysis_first = true;
+    for (auto _ : state) {
+        double analysis = 0, stfts = 0;
+        if (analysis_first) {
+            analysis = run_analysis(s);
+            stfts = run_stfts(s);
+        } else {
+            stfts = run_stfts(s);
+            analysis = run_analysis(s);
+        }
+        analysis_first = !analysis_first;
+        best_analysis = std::min(best_analysis, analysis);
+        best_stfts = std::min(best_stfts, stfts);
+        ratios.push_back(analysis / stfts);
+        state.SetIterationTime(analysis + stfts);
+    }
+    // The median of back-to-back pairs resists drifting load better than
+    // comparing two minima taken at different moments.
+    std::sort(ratios.begin(), ratios.end());
+    g_ratio = ratios.empty() ? 0.0 : ratios[ratios.size() / 2];
+    g_analysis_s = best_analysis;
+    g_stfts_s = best_stfts;
+    state.counters["analysis_ms"] = 1e3 * best_analysis;
+    state.counters["stfts_ms"] = 1e3 * best_stfts;
+    state.counters["realtime_x"] = kSeconds / best_analysis;
+    state.counters["analysis_over_ffts"] = g_ratio;
+}
+BENCHMARK(BM_AnalysisVsStfts)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    const Signals& s = signals();
+    std::printf("speech: %s; degraded: opus voip 24 kbps, seed 1\n", s.source.c_str());
+    // One untimed analysis first: it fails loudly if alignment does, and
+    // shows what is being timed.
+    const sibilant::AnalysisResult check = sibilant::analyze(s.reference, s.degraded);
+    std::printf("analysis: %d sibilants, %d compared, verdict %s, delay %.2f ms\n", check.summary.sibilants,
+                check.summary.compared, check.summary.verdict.c_str(), check.alignment.delay_ms);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    if (g_ratio > 0)
+        std::printf("analysis %.1f ms per %.0f s = %.0fx real time (target >= 1000x); STFTs alone %.1f ms; "
+                    "analysis / FFTs = %.1fx (fastest of each; ratio: median of paired runs)\n",
+                    1e3 * g_analysis_s, kSeconds, kSeconds / g_analysis_s, 1e3 * g_stfts_s, g_ratio);
+    return 0;
+}
