@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "dsp/stft.hpp"
+#include "bench_support.hpp"
 #include "sibilant/analyze.hpp"
 #include "sibilant/audio.hpp"
 #include "sibilant/opus_channel.hpp"
@@ -43,43 +44,11 @@ struct Signals {
     std::string source;
 };
 
-std::vector<float> load_speech(std::string& source) {
-    const auto total = static_cast<std::size_t>(kSeconds * kRateHz);
-    std::vector<std::filesystem::path> files;
-    std::error_code ec;
-    const std::filesystem::path dir = std::filesystem::path(SIBILANT_TESTDATA_DIR) / "speech";
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.path().extension() == ".flac") files.push_back(entry.path());
-    std::sort(files.begin(), files.end());
-    std::vector<float> joined;
-    for (const auto& file : files) {
-        try {
-            // read_audio_file resamples to 48 kHz and mixes down to mono.
-            const std::vector<float> x = sibilant::read_audio_file(file.string());
-            joined.insert(joined.end(), x.begin(), x.end());
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "skipping %s: %s\n", file.string().c_str(), e.what());
-        }
-    }
-    if (joined.empty()) {
-        std::fprintf(stderr, "no readable testdata/speech/*.flac in %s\n", dir.string().c_str());
-        std::exit(1);
-    }
-    std::vector<float> out;
-    out.reserve(total);
-    while (out.size() < total) {
-        const std::size_t n = std::min(joined.size(), total - out.size());
-        out.insert(out.end(), joined.begin(), joined.begin() + static_cast<long>(n));
-    }
-    source = std::to_string(files.size()) + " file(s) from " + dir.string() + " (" +
-             std::to_string(static_cast<double>(joined.size()) / kRateHz) + " s), repeated to 60 s";
-    return out;
-}
 
 const Signals& signals() {
     static const Signals loaded = [] {
         Signals s;
-        s.reference = load_speech(s.source);
+        s.reference = sibilant::bench::test_speech_repeated(kSeconds, kRateHz, s.source);
         sibilant::OpusSettings settings;
         settings.application = sibilant::Application::Voip;
         settings.bitrate_bps = 24000;
@@ -89,25 +58,18 @@ const Signals& signals() {
     return loaded;
 }
 
-// Thread CPU time, not wall time: the machine may be shared, and time spent
-// preempted would land on whichever side happened to be running.
-double cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
 
 double run_analysis(const Signals& s) {
-    const double start = cpu_seconds();
+    const double start = sibilant::bench::thread_cpu_seconds();
     sibilant::AnalysisResult result = sibilant::analyze(s.reference, s.degraded);
     benchmark::DoNotOptimize(result);
-    return cpu_seconds() - start;
+    return sibilant::bench::thread_cpu_seconds() - start;
 }
 
 // A fresh Stft per signal, as the analysis makes its own: planning
 // (FFTW_ESTIMATE, under 2 ms) is part of the cost on both sides.
 double run_stfts(const Signals& s) {
-    const double start = cpu_seconds();
+    const double start = sibilant::bench::thread_cpu_seconds();
     for (const std::vector<float>* x : {&s.reference, &s.degraded}) {
         sibilant::dsp::Stft stft;
         stft.push(std::span<const float>(*x), [](const sibilant::dsp::StftFrame& frame) {
@@ -115,7 +77,7 @@ double run_stfts(const Signals& s) {
         });
         benchmark::DoNotOptimize(stft.frames_emitted());
     }
-    return cpu_seconds() - start;
+    return sibilant::bench::thread_cpu_seconds() - start;
 }
 
 double g_analysis_s = 0, g_stfts_s = 0, g_ratio = 0;

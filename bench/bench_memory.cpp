@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "sibilant/analyze.hpp"
+#include "bench_support.hpp"
 #include "sibilant/audio.hpp"
 #include "sibilant/simulate.hpp"
 
@@ -47,28 +48,11 @@ double peak_rss_mib() {
     return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-std::vector<std::vector<float>> load_clips() {
-    std::vector<std::filesystem::path> files;
-    std::error_code ec;
-    const std::filesystem::path dir = std::filesystem::path(SIBILANT_TESTDATA_DIR) / "speech";
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.path().extension() == ".flac") files.push_back(entry.path());
-    std::sort(files.begin(), files.end());
-    std::vector<std::vector<float>> clips;
-    sibilant::ReadOptions read;
-    read.target_rate_hz = kRateHz;
-    for (const auto& file : files) clips.push_back(sibilant::read_audio_file(file.string(), read));
-    if (clips.empty()) {
-        std::fprintf(stderr, "no testdata/speech/*.flac in %s\n", dir.string().c_str());
-        std::exit(1);
-    }
-    return clips;
-}
 
 // Speech clips in random order, each with a gain of -6..0 dB and followed by
 // 0.1-0.8 s of faint noise (digital silence would not be speech-like either).
 void write_speech(const std::string& path, int minutes) {
-    const std::vector<std::vector<float>> clips = load_clips();
+    const std::vector<std::vector<float>> clips = sibilant::bench::load_test_speech_clips(kRateHz);
     std::mt19937 rng(1);
     std::uniform_int_distribution<std::size_t> pick(0, clips.size() - 1);
     std::uniform_real_distribution<double> gain_db(-6.0, 0.0), pause_s(0.1, 0.8), noise(-1.0, 1.0);

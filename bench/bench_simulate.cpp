@@ -25,6 +25,7 @@
 
 #include <time.h>
 
+#include "bench_support.hpp"
 #include "sibilant/audio.hpp"
 #include "sibilant/opus_channel.hpp"
 
@@ -45,33 +46,7 @@ struct Speech {
 const Speech& speech() {
     static const Speech loaded = [] {
         Speech s;
-        const auto total = static_cast<std::size_t>(kSeconds * kRateHz);
-        std::vector<std::filesystem::path> files;
-        std::error_code ec;
-        const std::filesystem::path dir = std::filesystem::path(SIBILANT_TESTDATA_DIR) / "speech";
-        for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-            if (entry.path().extension() == ".flac") files.push_back(entry.path());
-        std::sort(files.begin(), files.end());
-        std::vector<float> joined;
-        for (const auto& file : files) {
-            try {
-                const std::vector<float> x = sibilant::read_audio_file(file.string());
-                joined.insert(joined.end(), x.begin(), x.end());
-            } catch (const std::exception& e) {
-                std::fprintf(stderr, "skipping %s: %s\n", file.string().c_str(), e.what());
-            }
-        }
-        if (joined.empty()) {
-            std::fprintf(stderr, "no readable testdata/speech/*.flac in %s\n", dir.string().c_str());
-            std::exit(1);
-        }
-        s.samples.reserve(total);
-        while (s.samples.size() < total) {
-            const std::size_t n = std::min(joined.size(), total - s.samples.size());
-            s.samples.insert(s.samples.end(), joined.begin(), joined.begin() + static_cast<long>(n));
-        }
-        s.source = std::to_string(files.size()) + " file(s) from " + dir.string() + " (" +
-                   std::to_string(static_cast<double>(joined.size()) / kRateHz) + " s), repeated to 60 s";
+        s.samples = sibilant::bench::test_speech_repeated(kSeconds, kRateHz, s.source);
         return s;
     }();
     return loaded;
@@ -86,18 +61,11 @@ sibilant::OpusSettings channel_settings() {
     return s;
 }
 
-// Thread CPU time, not wall time: the machine may be shared, and time spent
-// preempted would land on whichever side happened to be running.
-double cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
 
 // The bare loop: what anyone would write with libopus, with the channel's
 // encoder settings, input already in 16 bits.
 double run_bare(const std::vector<opus_int16>& pcm, std::vector<opus_int16>& decoded) {
-    const double start = cpu_seconds();
+    const double start = sibilant::bench::thread_cpu_seconds();
     int error = 0;
     OpusEncoder* enc = opus_encoder_create(kRateHz, 1, OPUS_APPLICATION_VOIP, &error);
     OpusDecoder* dec = opus_decoder_create(kRateHz, 1, &error);
@@ -117,11 +85,11 @@ double run_bare(const std::vector<opus_int16>& pcm, std::vector<opus_int16>& dec
     opus_encoder_destroy(enc);
     opus_decoder_destroy(dec);
     benchmark::DoNotOptimize(decoded.data());
-    return cpu_seconds() - start;
+    return sibilant::bench::thread_cpu_seconds() - start;
 }
 
 double run_channel(const std::vector<float>& input, std::vector<float>& out) {
-    const double start = cpu_seconds();
+    const double start = sibilant::bench::thread_cpu_seconds();
     out.clear();
     sibilant::OpusChannel channel(channel_settings(), sibilant::LossModelConfig{}, 1);
     for (std::size_t pos = 0; pos < input.size(); pos += kPushBlock) {
@@ -130,7 +98,7 @@ double run_channel(const std::vector<float>& input, std::vector<float>& out) {
     }
     channel.finish(out);
     benchmark::DoNotOptimize(out.data());
-    return cpu_seconds() - start;
+    return sibilant::bench::thread_cpu_seconds() - start;
 }
 
 std::vector<opus_int16> to_int16(const std::vector<float>& x) {
