@@ -7,35 +7,8 @@ set -uo pipefail
 sibilant="$1"; testdata="$2"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 sample="$(cd "$testdata" && pwd)/speech/demo.flac"  # absolute: the pair list lives elsewhere
-passed=0; failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-check() {  # check NAME COMMAND...: passes when the command succeeds
-  local name="$1"; shift
-  if "$@"; then pass; else fail "$name"; fi
-}
-
-# expect_error NAME PATTERN... -- ARGS: the command must exit non-zero and its
-# stderr must contain every PATTERN.
-expect_error() {
-  local name="$1"; shift
-  local patterns=()
-  while [[ "$1" != "--" ]]; do patterns+=("$1"); shift; done
-  shift
-  local err rc
-  err=$("$sibilant" "$@" 2>&1 >/dev/null); rc=$?
-  if [[ $rc -eq 0 ]]; then fail "$name: exit code 0"; return; fi
-  for p in "${patterns[@]}"; do
-    if ! grep -qF -- "$p" <<<"$err"; then fail "$name: message lacks '$p': $err"; return; fi
-  done
-  pass
-}
-
-expect_no_file() {
-  if [[ -e "$1" ]]; then fail "$2: $1 exists"; else pass; fi
-  if compgen -G "$(dirname "$1")/.*.tmp" >/dev/null; then fail "$2: temporary file left behind"; else pass; fi
-}
+# shellcheck source=cli_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
 # summary_field FIELD_NUMBER ARGS...: one column of `analyze --summary-line`
 # (1 lisp_index, 2 smearing_index, 3 flagged, 4 sibilants, 5 dropouts,
@@ -173,5 +146,4 @@ for flag in --json --csv --summary-line --events --lisp-threshold --smearing-thr
   grep -q -- "$flag" <<<"$help" && pass || fail "--help lacks $flag"
 done
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -6,31 +6,8 @@ set -uo pipefail
 sibilant="$1"; testdata="$2"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 sample="$testdata/speech/demo.flac"
-passed=0; failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-
-# expect_error NAME PATTERN... -- ARGS: the command must exit non-zero and its
-# stderr must contain every PATTERN.
-expect_error() {
-  local name="$1"; shift
-  local patterns=()
-  while [[ "$1" != "--" ]]; do patterns+=("$1"); shift; done
-  shift
-  local err rc
-  err=$("$sibilant" "$@" 2>&1 >/dev/null); rc=$?
-  if [[ $rc -eq 0 ]]; then fail "$name: exit code 0"; return; fi
-  for p in "${patterns[@]}"; do
-    if ! grep -qF -- "$p" <<<"$err"; then fail "$name: message lacks '$p': $err"; return; fi
-  done
-  pass
-}
-
-expect_no_file() {
-  if [[ -e "$1" ]]; then fail "$2: $1 exists"; else pass; fi
-  if compgen -G "$(dirname "$1")/.*.tmp" >/dev/null; then fail "$2: temporary file left behind"; else pass; fi
-}
+# shellcheck source=cli_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
 # wav_header RATE CHANNELS BITS FORMAT_TAG DATA_BYTES: a canonical 44-byte header.
 le16() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))"; }
@@ -118,5 +95,4 @@ expect_error "bad trace token" "$work/badtrace.txt" "line 2" -- simulate "$sampl
 expect_error "packet log in missing folder" "$work/none/p.jsonl" -- simulate "$sample" "$work/o6.wav" --packets "$work/none/p.jsonl"
 expect_no_file "$work/o6.wav" "bad settings"
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

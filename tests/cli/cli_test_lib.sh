@@ -1,0 +1,38 @@
+# Shared by the CLI test scripts (sourced, not run). Expects $sibilant (the
+# binary) to be set; keeps the pass/fail counts and prints the closing line.
+passed=0; failed=0
+
+pass() { passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+check() {  # check NAME COMMAND...: passes when the command succeeds
+  local name="$1"; shift
+  if "$@"; then pass; else fail "$name"; fi
+}
+
+# expect_error NAME PATTERN... -- ARGS: the command must exit non-zero and its
+# stderr must contain every PATTERN.
+expect_error() {
+  local name="$1"; shift
+  local patterns=()
+  while [[ "$1" != "--" ]]; do patterns+=("$1"); shift; done
+  shift
+  local err rc
+  err=$("$sibilant" "$@" 2>&1 >/dev/null); rc=$?
+  if [[ $rc -eq 0 ]]; then fail "$name: exit code 0"; return; fi
+  for p in "${patterns[@]}"; do
+    if ! grep -qF -- "$p" <<<"$err"; then fail "$name: message lacks '$p': $err"; return; fi
+  done
+  pass
+}
+
+# expect_no_file PATH NAME: neither PATH nor a temporary file beside it exists.
+expect_no_file() {
+  if [[ -e "$1" ]]; then fail "$2: $1 exists"; else pass; fi
+  if compgen -G "$(dirname "$1")/.*.tmp" >/dev/null; then fail "$2: temporary file left behind"; else pass; fi
+}
+
+# finish: the closing "N passed, N failed" line; exit status 1 on any failure.
+finish() {
+  echo "$passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+}
