@@ -391,8 +391,8 @@ struct Aligner::Impl {
 
     std::unique_ptr<float, FftwFree> fft_real;
     std::unique_ptr<fftwf_complex, FftwFree> spectrum_ref, spectrum_deg;
-    fftwf_plan forward = nullptr;
-    fftwf_plan inverse = nullptr;
+    fftwf_plan forward = nullptr;  // shared_*_plan(): not ours to destroy
+    fftwf_plan inverse = nullptr;  // shared_*_plan(): not ours to destroy
 
     // Scratch, sized at set-up.
     std::vector<float> x_low, y_low;            // reference window, degraded search range
@@ -450,13 +450,9 @@ struct Aligner::Impl {
         fft_real = fftw_array<float>(fft_size);
         spectrum_ref = fftw_array<fftwf_complex>(fft_size / 2 + 1);
         spectrum_deg = fftw_array<fftwf_complex>(fft_size / 2 + 1);
-        {
-            std::lock_guard lock(fftw_planner_mutex());
-            forward = fftwf_plan_dft_r2c_1d(int(fft_size), fft_real.get(), spectrum_ref.get(), FFTW_ESTIMATE);
-            inverse = fftwf_plan_dft_c2r_1d(int(fft_size), spectrum_ref.get(), fft_real.get(), FFTW_ESTIMATE);
-        }
+        forward = shared_r2c_plan(int(fft_size));
+        inverse = shared_c2r_plan(int(fft_size));
         if (!forward || !inverse) {
-            destroy_plans();
             throw Error("alignment: FFTW could not plan a " + std::to_string(fft_size) + "-point transform");
         }
 
@@ -482,15 +478,6 @@ struct Aligner::Impl {
         window_ref_energy.reserve(kReservedWindows);
         window_deg_energy.reserve(kReservedWindows);
         segments.reserve(kReservedSegments);
-    }
-
-    ~Impl() { destroy_plans(); }
-
-    void destroy_plans() {
-        std::lock_guard lock(fftw_planner_mutex());
-        if (forward) fftwf_destroy_plan(forward);
-        if (inverse) fftwf_destroy_plan(inverse);
-        forward = inverse = nullptr;
     }
 
     // ---- feeding -------------------------------------------------------

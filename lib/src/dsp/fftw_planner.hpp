@@ -1,4 +1,5 @@
-// One lock for FFTW's planner, shared by every FFT user in the library.
+// One lock for FFTW's planner, shared by every FFT user in the library, and
+// the library's FFT plans, made once per size.
 //
 // FFTW's planner (fftwf_plan_* and fftwf_destroy_plan) is not thread-safe,
 // and a separate mutex per file would not help: two files planning at the
@@ -6,11 +7,26 @@
 // is thread-safe and needs no lock.
 #pragma once
 
+#include <fftw3.h>
+
 #include <mutex>
 
 namespace sibilant::dsp {
 
 /// Hold this while creating or destroying any FFTW plan.
 std::mutex& fftw_planner_mutex();
+
+/// Out-of-place FFTW_ESTIMATE plans of an n-point real transform, made on
+/// the first request for that size and kept for the life of the process
+/// (never destroy them). Every analysis needs the same few sizes, and
+/// planning, even from FFTW's wisdom, cost more than some of the stages that
+/// use the plans. ESTIMATE picks the same plan for the same size, alignment
+/// and placement every time, so results do not depend on who planned first.
+/// Execute only with fftwf_execute_dft_r2c / fftwf_execute_dft_c2r on
+/// distinct fftwf_malloc'd input and output buffers (the alignment the plans
+/// were made for). They take the planner lock themselves; return nullptr if
+/// FFTW cannot plan the size.
+fftwf_plan shared_r2c_plan(int n);
+fftwf_plan shared_c2r_plan(int n);
 
 }  // namespace sibilant::dsp

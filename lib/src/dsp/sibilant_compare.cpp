@@ -180,15 +180,10 @@ public:
         input_ = fftwf_alloc_real(n_);
         output_ = fftwf_alloc_complex(n_ / 2 + 1);
         if (!input_ || !output_) throw Error("compare: out of memory for a " + std::to_string(n_) + "-point FFT");
-        std::lock_guard lock(fftw_planner_mutex());
-        plan_ = fftwf_plan_dft_r2c_1d(static_cast<int>(n_), input_, output_, FFTW_ESTIMATE);
+        plan_ = shared_r2c_plan(static_cast<int>(n_));
         if (!plan_) throw Error("compare: FFTW could not plan a " + std::to_string(n_) + "-point transform");
     }
     ~PraatSpectrum() {
-        if (plan_) {
-            std::lock_guard lock(fftw_planner_mutex());
-            fftwf_destroy_plan(plan_);
-        }
         fftwf_free(input_);
         fftwf_free(output_);
     }
@@ -208,7 +203,7 @@ public:
         }
         std::copy(segment.begin(), segment.end(), input_);
         std::fill(input_ + samples_, input_ + n_, 0.0f);
-        fftwf_execute(plan_);
+        fftwf_execute_dft_r2c(plan_, input_, output_);
         power.resize(n_ / 2 + 1);
         const double dt_s = 1.0 / rate_hz_;
         for (std::size_t k = 0; k < power.size(); ++k) {
@@ -224,7 +219,7 @@ private:
     double rate_hz_;
     float* input_ = nullptr;
     fftwf_complex* output_ = nullptr;
-    fftwf_plan plan_ = nullptr;
+    fftwf_plan plan_ = nullptr;  // shared_r2c_plan(): not ours to destroy
 };
 
 struct SibilantComparer::Impl {

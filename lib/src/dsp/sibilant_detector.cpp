@@ -291,6 +291,19 @@ struct SibilantDetector::Impl {
     // Log centres of gravity of recent events and the speaker's /s/
     // reference fitted to them (log Hz).
     std::array<double, kCogMemory> log_cogs{};
+    // classify()'s grid of log /s/ references m: low + step * kGridStep up
+    // to log 20 kHz, and its cost per point (sized here: push() must not allocate).
+    static constexpr double kGridStep = 0.005;
+    static double grid_low() { return std::log(2000.0); }
+    static int grid_steps() {
+        const double low = grid_low(), high = std::log(20000.0);
+        int steps = 0;
+        while (low + steps * kGridStep <= high) ++steps;
+        return steps;
+    }
+    std::vector<double> grid_cost = std::vector<double>(static_cast<std::size_t>(grid_steps()));
+    // Per slot of log_cogs, that event's term of the cost at each grid point.
+    std::vector<double> cog_terms = std::vector<double>(std::size_t(kCogMemory) * grid_cost.size());
     int cog_count = 0;
     int cog_next = 0;
     double log_s_reference = 0.0;
@@ -502,33 +515,49 @@ struct SibilantDetector::Impl {
     // average speaker meet.
     void classify(SibilantEvent& e) {
         const double x = std::log(std::max<double>(e.cog_11k_hz, 1.0));
-        log_cogs[static_cast<std::size_t>(cog_next)] = x;
+        const int slot = cog_next;
+        log_cogs[static_cast<std::size_t>(slot)] = x;
         cog_next = (cog_next + 1) % kCogMemory;
         cog_count = std::min(cog_count + 1, kCogMemory);
 
         constexpr double kSpread = 0.08;  // event-to-event scatter of log CoG
         constexpr double kCap = 3.0;      // in spreads
         constexpr double kPriorSpread = 0.15;  // adult /s/ CoG 5-9 kHz at about 2 spreads
-        constexpr double kStep = 0.005;
+        constexpr double kStep = kGridStep;
         const double shift = std::log(config.sh_to_s_cog_ratio);  // negative
         const double prior = std::log(config.s_cog_prior_hz);
-        const double low = std::log(2000.0), high = std::log(20000.0);
+        const double low = grid_low();
 
+        // An event's term depends only on its own log CoG, so it is worked
+        // out over the whole grid once, when the event comes in, and kept
+        // with it (it used to be recomputed, two divisions per grid point,
+        // for each of the next 32 events). The costs are then summed
+        // event-major, a loop over m that vectorises, while every m still
+        // adds prior, then slots 0, 1, ... in the same order as a per-m loop
+        // would: bit-identical costs, hence the same best m.
+        const int steps = static_cast<int>(grid_cost.size());
+        double* row = cog_terms.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(steps);
+        for (int step = 0; step < steps; ++step) {
+            const double m = low + step * kStep;
+            const double d_s = (x - m) / kSpread;
+            const double d_sh = (x - m - shift) / kSpread;
+            row[step] = std::min({d_s * d_s, d_sh * d_sh, kCap * kCap});
+        }
+        double* cost = grid_cost.data();
+        for (int step = 0; step < steps; ++step) {
+            const double m = low + step * kStep;
+            cost[step] = (m - prior) * (m - prior) / (kPriorSpread * kPriorSpread);
+        }
+        for (int i = 0; i < cog_count; ++i) {
+            const double* term = cog_terms.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(steps);
+            for (int step = 0; step < steps; ++step) cost[step] += term[step];
+        }
         double best_m = prior;
         double best_cost = std::numeric_limits<double>::infinity();
-        for (int step = 0;; ++step) {
-            const double m = low + step * kStep;
-            if (m > high) break;
-            double cost = (m - prior) * (m - prior) / (kPriorSpread * kPriorSpread);
-            for (int i = 0; i < cog_count; ++i) {
-                const double xi = log_cogs[static_cast<std::size_t>(i)];
-                const double d_s = (xi - m) / kSpread;
-                const double d_sh = (xi - m - shift) / kSpread;
-                cost += std::min({d_s * d_s, d_sh * d_sh, kCap * kCap});
-            }
-            if (cost < best_cost) {
-                best_cost = cost;
-                best_m = m;
+        for (int step = 0; step < steps; ++step) {
+            if (cost[step] < best_cost) {
+                best_cost = cost[step];
+                best_m = low + step * kStep;
             }
         }
         log_s_reference = best_m;

@@ -15,6 +15,9 @@ namespace sibilant::dsp {
 
 namespace {
 
+// Frames' worth of raw samples the input buffer holds (see Stft::start_).
+constexpr std::size_t kInputFrames = 4;
+
 struct FftwFree {
     void operator()(void* p) const noexcept { fftwf_free(p); }
 };
@@ -24,20 +27,13 @@ struct FftwFree {
 struct Stft::Fft {
     // fftwf_malloc alignment is what the plan was made for, so executing the
     // plan on these buffers with fftwf_execute_dft_r2c is always valid.
-    std::unique_ptr<float, FftwFree> input;     // raw samples, fft_size
+    std::unique_ptr<float, FftwFree> input;     // raw samples, kInputFrames * fft_size
     std::unique_ptr<float, FftwFree> windowed;  // fft_size
     std::unique_ptr<fftwf_complex, FftwFree> spectrum;  // fft_size / 2 + 1
     std::unique_ptr<float, FftwFree> power;     // fft_size / 2 + 1
     std::unique_ptr<float, FftwFree> window;    // fft_size
     std::unique_ptr<float, FftwFree> bin_gain;  // fft_size / 2 + 1
-    fftwf_plan plan = nullptr;
-
-    ~Fft() {
-        if (plan) {
-            std::lock_guard lock(fftw_planner_mutex());
-            fftwf_destroy_plan(plan);
-        }
-    }
+    fftwf_plan plan = nullptr;  // shared_r2c_plan(): not ours to destroy
 };
 
 namespace {
@@ -67,7 +63,7 @@ Stft::Stft(const StftConfig& config) : config_(config) {
     const std::size_t n = static_cast<std::size_t>(config.fft_size);
     const std::size_t bin_count = n / 2 + 1;
     fft_ = std::make_unique<Fft>();
-    fft_->input = fftw_array<float>(n);
+    fft_->input = fftw_array<float>(kInputFrames * n);
     fft_->windowed = fftw_array<float>(n);
     fft_->spectrum = fftw_array<fftwf_complex>(bin_count);
     fft_->power = fftw_array<float>(bin_count);
@@ -87,13 +83,10 @@ Stft::Stft(const StftConfig& config) : config_(config) {
         fft_->bin_gain.get()[k] = static_cast<float>(fold / (double(n) * window_energy));
     }
 
-    {
-        std::lock_guard lock(fftw_planner_mutex());
-        fft_->plan = fftwf_plan_dft_r2c_1d(config.fft_size, fft_->windowed.get(), fft_->spectrum.get(),
-                                           FFTW_ESTIMATE);
-    }
+    fft_->plan = shared_r2c_plan(config.fft_size);
     if (!fft_->plan) throw Error("stft: FFTW could not plan a " + std::to_string(n) + "-point transform");
     input_ = fft_->input.get();
+    capacity_ = kInputFrames * n;
     power_ = fft_->power.get();
 }
 
@@ -103,6 +96,7 @@ Stft& Stft::operator=(Stft&&) noexcept = default;
 
 void Stft::reset() noexcept {
     fill_ = 0;
+    start_ = 0;
     next_frame_ = 0;
 }
 
@@ -120,7 +114,8 @@ void Stft::compute_frame() noexcept {
     const std::size_t hop = static_cast<std::size_t>(config_.hop_samples);
     const float* window = fft_->window.get();
     float* windowed = fft_->windowed.get();
-    for (std::size_t i = 0; i < n; ++i) windowed[i] = input_[i] * window[i];
+    const float* frame = input_ + start_;
+    for (std::size_t i = 0; i < n; ++i) windowed[i] = frame[i] * window[i];
     fftwf_execute_dft_r2c(fft_->plan, windowed, fft_->spectrum.get());
 
     const fftwf_complex* spectrum = fft_->spectrum.get();
@@ -129,9 +124,15 @@ void Stft::compute_frame() noexcept {
     for (std::size_t k = 0; k < bin_count; ++k)
         power_[k] = (spectrum[k][0] * spectrum[k][0] + spectrum[k][1] * spectrum[k][1]) * gain[k];
 
-    // Slide on by one hop; what remains is the start of the next frame.
-    std::memmove(input_, input_ + hop, (n - hop) * sizeof(float));
+    // Slide on by one hop; what remains is the start of the next frame. It
+    // goes back to the front of the buffer only when the next frame would
+    // not fit: one move every few frames instead of one per frame.
+    start_ += hop;
     fill_ = n - hop;
+    if (start_ + n > capacity_) {
+        std::memmove(input_, input_ + start_, fill_ * sizeof(float));
+        start_ = 0;
+    }
     ++next_frame_;
 }
 

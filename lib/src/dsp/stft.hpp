@@ -27,8 +27,9 @@
 //   at run time, so the last bits of the spectra, hence in rare borderline
 //   cases the detected events, could differ from one run to the next.
 //   ESTIMATE plans in under 2 ms and always picks the same plan.
-// - Plans are created and destroyed under the library-wide FFTW planner lock
-//   (dsp/fftw_planner.hpp); executing them needs no lock.
+// - The plan is dsp::shared_r2c_plan(fft_size): made once per size and
+//   process under the library-wide FFTW planner lock (dsp/fftw_planner.hpp),
+//   shared by every Stft of that size; executing it needs no lock.
 
 // Framing: frame k covers input samples [k * hop, k * hop + fft_size). Its
 // centre, where the periodic Hann window peaks (window index fft_size / 2),
@@ -109,7 +110,13 @@ private:
     struct Fft;  // FFTW plan and aligned buffers
     StftConfig config_;
     std::unique_ptr<Fft> fft_;
-    float* input_ = nullptr;  // fft_size samples, fill_ of them valid
+    // The current frame is input_[start_, start_ + fft_size), fill_ of its
+    // samples valid. The buffer holds several frames (capacity_), so that
+    // sliding on by a hop is usually just start_ += hop; the kept samples
+    // are moved back to the front only when the buffer runs out.
+    float* input_ = nullptr;
+    std::size_t start_ = 0;
+    std::size_t capacity_ = 0;
     float* power_ = nullptr;  // bins()
     std::size_t fill_ = 0;
     std::int64_t next_frame_ = 0;
@@ -121,7 +128,7 @@ void Stft::push(std::span<const float> samples, OnFrame&& on_frame) {
     std::size_t pos = 0;
     while (pos < samples.size()) {
         const std::size_t take = std::min(samples.size() - pos, frame_size - fill_);
-        std::copy_n(samples.data() + pos, take, input_ + fill_);
+        std::copy_n(samples.data() + pos, take, input_ + start_ + fill_);
         fill_ += take;
         pos += take;
         if (fill_ == frame_size) {

@@ -91,7 +91,15 @@ public:
     std::int64_t oldest() const { return std::max<std::int64_t>(0, count_ - std::int64_t(data_.size())); }
     float at(std::int64_t index) const { return data_[static_cast<std::size_t>(index % std::int64_t(data_.size()))]; }
     void copy(std::int64_t first, std::span<float> out) const {
-        for (std::size_t i = 0; i < out.size(); ++i) out[i] = at(first + std::int64_t(i));
+        // As at() sample by sample, but in at most two contiguous runs: a
+        // modulo per sample cost more than the copy itself.
+        const std::size_t size = data_.size();
+        for (std::size_t done = 0; done < out.size();) {
+            const auto at = static_cast<std::size_t>((first + std::int64_t(done)) % std::int64_t(size));
+            const std::size_t run = std::min(out.size() - done, size - at);
+            std::copy_n(data_.begin() + std::ptrdiff_t(at), run, out.begin() + std::ptrdiff_t(done));
+            done += run;
+        }
     }
 
 private:
