@@ -80,15 +80,7 @@ std::vector<float> varied_speech(double seconds, std::uint64_t seed) {
         at += std::size_t((0.03 + 0.2 * uniform(rng)) * kRate);
     }
     auto resonate = [](std::vector<double>& x, double centre_hz, double bandwidth_hz) {
-        const double r = std::exp(-std::numbers::pi * bandwidth_hz / kRate);
-        const double a1 = -2.0 * r * std::cos(2.0 * std::numbers::pi * centre_hz / kRate), a2 = r * r;
-        double y1 = 0.0, y2 = 0.0;
-        for (double& v : x) {
-            const double y = (1.0 - r) * v - a1 * y1 - a2 * y2;
-            y2 = y1;
-            y1 = y;
-            v = y;
-        }
+        sibilant::test::resonate(x, centre_hz, bandwidth_hz, kRate);
     };
     std::vector<double> f1 = excitation, f2 = excitation, f3 = excitation;
     resonate(f1, 650, 90);

@@ -57,18 +57,9 @@ void scale_to_rms(std::vector<double>& x, double rms) {
 
 std::vector<float> to_float(const std::vector<double>& x) { return std::vector<float>(x.begin(), x.end()); }
 
-// Two-pole resonator, applied in place.
+// Two-pole resonator at this file's rate.
 void resonate(std::vector<double>& x, double centre_hz, double bandwidth_hz) {
-    const double r = std::exp(-std::numbers::pi * bandwidth_hz / kRate);
-    const double a1 = -2.0 * r * std::cos(2.0 * std::numbers::pi * centre_hz / kRate);
-    const double a2 = r * r;
-    double y1 = 0, y2 = 0;
-    for (double& v : x) {
-        const double y = (1.0 - r) * v - a1 * y1 - a2 * y2;
-        y2 = y1;
-        y1 = y;
-        v = y;
-    }
+    sibilant::test::resonate(x, centre_hz, bandwidth_hz, kRate);
 }
 
 // Vowel-like syllables: 120 Hz pulses through F1-F3 (700, 1200, 2600 Hz)

@@ -50,7 +50,6 @@ std::vector<float> white_noise(double seconds, int rate_hz, std::uint64_t seed, 
     return x;
 }
 
-namespace {
 // Two-pole resonator (bandwidth bw_hz), applied in place.
 void resonate(std::vector<double>& x, double centre_hz, double bw_hz, int rate_hz) {
     const double r = std::exp(-std::numbers::pi * bw_hz / rate_hz);
@@ -64,7 +63,6 @@ void resonate(std::vector<double>& x, double centre_hz, double bw_hz, int rate_h
         v = y;
     }
 }
-}  // namespace
 
 std::vector<float> speech_like(double seconds, int rate_hz, std::uint64_t seed) {
     const std::size_t n = static_cast<std::size_t>(seconds * rate_hz);

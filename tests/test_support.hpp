@@ -40,6 +40,9 @@ private:
 std::vector<float> sine(double frequency_hz, double seconds, int rate_hz, double amplitude = 0.5);
 /// White noise in [-amplitude, amplitude], reproducible from `seed`.
 std::vector<float> white_noise(double seconds, int rate_hz, std::uint64_t seed, double amplitude = 0.3);
+/// Two-pole resonator (centre and bandwidth in Hz) applied to `x` in place:
+/// the building block of the synthetic vowels and fricatives.
+void resonate(std::vector<double>& x, double centre_hz, double bw_hz, int rate_hz);
 /// Speech-like test signal: a 150 Hz pulse train through a few vowel-like
 /// resonances, with noise bursts band-passed to 4-10 kHz (an /s/-like
 /// fricative) every 0.5 s. Deterministic.

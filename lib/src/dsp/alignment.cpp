@@ -79,6 +79,17 @@ constexpr std::int64_t kMargin = 4096;
 constexpr std::size_t kReservedWindows = 1800;    // one hour of 2 s windows
 constexpr std::size_t kReservedSegments = 256;
 
+// a[i] = conj(a[i]) * b[i]: the cross-spectrum whose inverse transform is the
+// cross-correlation of the two signals.
+void multiply_by_conjugate(fftwf_complex* a, const fftwf_complex* b, std::size_t bins) noexcept {
+    for (std::size_t i = 0; i < bins; ++i) {
+        const float re = a[i][0] * b[i][0] + a[i][1] * b[i][1];
+        const float im = a[i][0] * b[i][1] - a[i][1] * b[i][0];
+        a[i][0] = re;
+        a[i][1] = im;
+    }
+}
+
 struct FftwFree {
     void operator()(void* p) const noexcept { fftwf_free(p); }
 };
@@ -602,13 +613,7 @@ struct Aligner::Impl {
         }
         fftwf_execute_dft_r2c(forward, real, spectrum_deg.get());
         fftwf_complex* a = spectrum_ref.get();
-        const fftwf_complex* b = spectrum_deg.get();
-        for (std::size_t i = 0; i < fft_size / 2 + 1; ++i) {
-            const float re = a[i][0] * b[i][0] + a[i][1] * b[i][1];  // conj(a) * b
-            const float im = a[i][0] * b[i][1] - a[i][1] * b[i][0];
-            a[i][0] = re;
-            a[i][1] = im;
-        }
+        multiply_by_conjugate(a, spectrum_deg.get(), fft_size / 2 + 1);
         fftwf_execute_dft_c2r(inverse, a, real);
         std::copy(real, real + max_delay_low + 1, corr_2k.data());
         // Peak of corr^2 / deg_energy over positive corr: the normalised
@@ -755,13 +760,7 @@ struct Aligner::Impl {
             }
             fftwf_execute_dft_r2c(forward, real, spectrum_ref.get());
             fftwf_complex* a = spectrum_ref.get();
-            const fftwf_complex* b = spectrum_deg.get();
-            for (std::size_t i = 0; i < fft_size / 2 + 1; ++i) {
-                const float re = a[i][0] * b[i][0] + a[i][1] * b[i][1];
-                const float im = a[i][0] * b[i][1] - a[i][1] * b[i][0];
-                a[i][0] = re;
-                a[i][1] = im;
-            }
+            multiply_by_conjugate(a, spectrum_deg.get(), fft_size / 2 + 1);
             fftwf_execute_dft_c2r(inverse, a, real);
             double score = 0.0;
             for (std::size_t lag = 0; lag + n <= region_half; ++lag) {
@@ -802,13 +801,7 @@ struct Aligner::Impl {
         }
         fftwf_execute_dft_r2c(forward, real, spectrum_ref.get());
         fftwf_complex* a = spectrum_ref.get();
-        const fftwf_complex* b = spectrum_deg.get();
-        for (std::size_t i = 0; i < fft_size / 2 + 1; ++i) {
-            const float re = a[i][0] * b[i][0] + a[i][1] * b[i][1];
-            const float im = a[i][0] * b[i][1] - a[i][1] * b[i][0];
-            a[i][0] = re;
-            a[i][1] = im;
-        }
+        multiply_by_conjugate(a, spectrum_deg.get(), fft_size / 2 + 1);
         fftwf_execute_dft_c2r(inverse, a, real);  // real = first half's correlation
 
         auto value = [&](int h, std::size_t lag) {
