@@ -90,18 +90,6 @@ void multiply_by_conjugate(fftwf_complex* a, const fftwf_complex* b, std::size_t
     }
 }
 
-struct FftwFree {
-    void operator()(void* p) const noexcept { fftwf_free(p); }
-};
-
-template <class T>
-std::unique_ptr<T, FftwFree> fftw_array(std::size_t count) {
-    auto* p = static_cast<T*>(fftwf_malloc(sizeof(T) * count));
-    if (!p) throw Error("alignment: out of memory for " + std::to_string(count) + " FFT values");
-    std::memset(static_cast<void*>(p), 0, sizeof(T) * count);
-    return std::unique_ptr<T, FftwFree>(p);
-}
-
 using ConstVec = Eigen::Map<const Eigen::VectorXf>;
 
 double dot(const float* a, const float* b, std::size_t n) {
@@ -458,9 +446,9 @@ struct Aligner::Impl {
         ref_low.reset(std::size_t(low_capacity));
         deg_low.reset(std::size_t(low_capacity));
 
-        fft_real = fftw_array<float>(fft_size);
-        spectrum_ref = fftw_array<fftwf_complex>(fft_size / 2 + 1);
-        spectrum_deg = fftw_array<fftwf_complex>(fft_size / 2 + 1);
+        fft_real = fftw_array<float>(fft_size, "alignment");
+        spectrum_ref = fftw_array<fftwf_complex>(fft_size / 2 + 1, "alignment");
+        spectrum_deg = fftw_array<fftwf_complex>(fft_size / 2 + 1, "alignment");
         forward = shared_r2c_plan(int(fft_size));
         inverse = shared_c2r_plan(int(fft_size));
         if (!forward || !inverse) {

@@ -9,7 +9,13 @@
 
 #include <fftw3.h>
 
+#include <cstddef>
+#include <cstring>
+#include <memory>
 #include <mutex>
+#include <string>
+
+#include "sibilant/error.hpp"
 
 namespace sibilant::dsp {
 
@@ -28,5 +34,20 @@ std::mutex& fftw_planner_mutex();
 /// FFTW cannot plan the size.
 fftwf_plan shared_r2c_plan(int n);
 fftwf_plan shared_c2r_plan(int n);
+
+/// Deleter for buffers from fftwf_malloc.
+struct FftwFree {
+    void operator()(void* p) const noexcept { fftwf_free(p); }
+};
+
+/// `count` zeroed values of T, aligned as FFTW's plans expect. Throws Error
+/// naming `user` when memory runs out.
+template <class T>
+std::unique_ptr<T, FftwFree> fftw_array(std::size_t count, const char* user) {
+    auto* p = static_cast<T*>(fftwf_malloc(sizeof(T) * count));
+    if (!p) throw Error(std::string(user) + ": out of memory for " + std::to_string(count) + " FFT values");
+    std::memset(static_cast<void*>(p), 0, sizeof(T) * count);
+    return std::unique_ptr<T, FftwFree>(p);
+}
 
 }  // namespace sibilant::dsp

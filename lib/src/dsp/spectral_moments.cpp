@@ -69,21 +69,6 @@ SpectralMoments spectral_moments(std::span<const float> power, double bin_hz,
     return out;
 }
 
-namespace {
-
-struct FftwFree {
-    void operator()(void* p) const noexcept { fftwf_free(p); }
-};
-
-template <class T>
-std::unique_ptr<T, FftwFree> fftw_array(std::size_t count) {
-    auto* p = static_cast<T*>(fftwf_malloc(sizeof(T) * count));
-    if (!p) throw Error("praat_power_spectrum: out of memory for a " + std::to_string(count) + "-point FFT");
-    return std::unique_ptr<T, FftwFree>(p);
-}
-
-}  // namespace
-
 PraatPowerSpectrum praat_power_spectrum(std::span<const float> samples, double rate_hz) {
     constexpr std::size_t kMaxSamples = std::size_t{1} << 30;  // FFTW sizes are int
     if (samples.empty()) throw Error("praat_power_spectrum: empty segment");
@@ -100,8 +85,8 @@ PraatPowerSpectrum praat_power_spectrum(std::span<const float> samples, double r
     while (n < samples.size()) n *= 2;
     const std::size_t bins = n / 2 + 1;
 
-    auto input = fftw_array<float>(n);
-    auto spectrum = fftw_array<fftwf_complex>(bins);
+    auto input = fftw_array<float>(n, "praat_power_spectrum");
+    auto spectrum = fftw_array<fftwf_complex>(bins, "praat_power_spectrum");
     fftwf_plan plan = nullptr;
     {
         std::lock_guard lock(fftw_planner_mutex());

@@ -18,10 +18,6 @@ namespace {
 // Frames' worth of raw samples the input buffer holds (see Stft::start_).
 constexpr std::size_t kInputFrames = 4;
 
-struct FftwFree {
-    void operator()(void* p) const noexcept { fftwf_free(p); }
-};
-
 }  // namespace
 
 struct Stft::Fft {
@@ -38,13 +34,6 @@ struct Stft::Fft {
 
 namespace {
 
-template <class T>
-std::unique_ptr<T, FftwFree> fftw_array(std::size_t count) {
-    auto* p = static_cast<T*>(fftwf_malloc(sizeof(T) * count));
-    if (!p) throw Error("stft: out of memory for " + std::to_string(count) + " FFT values");
-    std::memset(static_cast<void*>(p), 0, sizeof(T) * count);
-    return std::unique_ptr<T, FftwFree>(p);
-}
 
 }  // namespace
 
@@ -63,12 +52,12 @@ Stft::Stft(const StftConfig& config) : config_(config) {
     const std::size_t n = static_cast<std::size_t>(config.fft_size);
     const std::size_t bin_count = n / 2 + 1;
     fft_ = std::make_unique<Fft>();
-    fft_->input = fftw_array<float>(kInputFrames * n);
-    fft_->windowed = fftw_array<float>(n);
-    fft_->spectrum = fftw_array<fftwf_complex>(bin_count);
-    fft_->power = fftw_array<float>(bin_count);
-    fft_->window = fftw_array<float>(n);
-    fft_->bin_gain = fftw_array<float>(bin_count);
+    fft_->input = fftw_array<float>(kInputFrames * n, "stft");
+    fft_->windowed = fftw_array<float>(n, "stft");
+    fft_->spectrum = fftw_array<fftwf_complex>(bin_count, "stft");
+    fft_->power = fftw_array<float>(bin_count, "stft");
+    fft_->window = fftw_array<float>(n, "stft");
+    fft_->bin_gain = fftw_array<float>(bin_count, "stft");
 
     // Periodic Hann: symmetric about n / 2, where the frame's centre time is
     // defined; consecutive frames at a hop of n / 2 sum to a constant.
