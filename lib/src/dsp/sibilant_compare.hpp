@@ -73,7 +73,7 @@ inline constexpr std::array<double, 6> kCompareBandEdgesHz = {2000, 4000, 8000, 
 struct ComparerConfig {
     StftConfig stft{};
     /// Frames kept for events reported late. The detector reports an event
-    /// up to lookahead (0.25 s) + gap + hop after its end, and events last at
+    /// up to lookahead (0.10 s) + gap + hop after its end, and events last at
     /// most 0.5 s; 2 s leaves room for the 50 ms looked at around an event.
     double history_s = 2.0;
     /// Centred cut for the moments and the tonal measure (40 ms: Jongman et

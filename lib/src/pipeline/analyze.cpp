@@ -118,8 +118,8 @@ public:
           degraded_stft_(stft_config_),
           detector_(dsp::DetectorConfig{}, stft_config_),
           comparer_(compare_config()),
-          // Events are reported at most ~0.27 s after their end and last at
-          // most 0.5 s: their middle cut lies within the last 0.8 s.
+          // Events are reported at most ~0.12 s after their end and last at
+          // most 0.5 s: their middle cut lies within the last 0.7 s.
           reference_samples_(std::size_t(2.0 * stft_config_.rate_hz)),
           degraded_samples_(std::size_t(2.0 * stft_config_.rate_hz)),
           reference_frame_(std::size_t(reference_stft_.bins())) {}
