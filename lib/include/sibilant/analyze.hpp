@@ -9,9 +9,12 @@
 // All times are seconds in the reference's timeline. Scores are 0..100 with
 // 0 meaning transparent. Definitions (details and reasons in
 // lib/src/dsp/sibilant_compare.hpp/.cpp):
-//  - lisp = max(100 * loss / 20 dB, 100 * cog drop / 31%): the loss of the
-//    sibilant's 2.5-20 kHz energy (10 dB: as weak as a /f th/) and the fall
-//    of its centre of gravity (31%: the /s/ -> /sh/ distance);
+//  - lisp = the largest of three parts, each 0 up to the smallest audible
+//    change: weak (2.5-20 kHz energy lost, 1 dB -> 0, 20 dB -> 100: as weak
+//    as a /th/), top (the loudness of the top half of the sibilant's own
+//    spectrum lost against the rest, beyond 1 dB; 100 = none left) and place
+//    (its loudness centre falling on the ERB scale, 0.1 Cam -> 0, the /s/ ->
+//    /sh/ distance of 4.05 Cams -> 100);
 //  - smearing = the largest of: 1 - log-spectrum shape correlation, high-band
 //    flatness increase / 0.4, tonal gain / 6 dB, pre-echo, onset steepness
 //    lost; all measured only in 4 kHz .. min(16 kHz, what the degraded
@@ -31,7 +34,7 @@ namespace sibilant {
 
 /// Version of the scoring rules. Bumped whenever scores change on purpose; the
 /// golden table in tests/ records it.
-inline constexpr int kScoringVersion = 1;
+inline constexpr int kScoringVersion = 2;
 
 struct AnalyzeOptions {
     /// An event is flagged when its lisp or smearing score reaches these, or
@@ -89,8 +92,15 @@ struct SibilantEventResult {
     double carried_loss_db = 0;         ///< Loss in 2.5 kHz .. max(4 kHz, channel bandwidth) (dropout input).
     double low_band_change_db = 0;      ///< 0.3-2.5 kHz level change, degraded minus reference.
     double gap_s = 0;                   ///< Longest run of frames with that band down >= 20 dB (dropout input).
+    /// Loudness (power^0.23 per auditory band, 2.5-20 kHz) of the top half,
+    /// above the reference's loudness centre, lost against the lower half,
+    /// as an equivalent level change in dB (positive = the top faded).
+    double top_loss_db = 0;
+    double centre_drop_cams = 0;        ///< Fall of that loudness centre, in Cams (ERB-number; positive = lower).
     /// Score parts, each 0..100 (the scores are their maxima; see the why).
-    double lisp_energy = 0, lisp_cog = 0;
+    /// lisp_energy: the 2.5-20 kHz energy lost; lisp_top: the top half's
+    /// loudness lost against the rest; lisp_cog: the loudness centre's fall.
+    double lisp_energy = 0, lisp_top = 0, lisp_cog = 0;
     double smear_shape = 0, smear_flatness = 0, smear_tonal = 0, smear_pre_echo = 0, smear_onset = 0;
 };
 

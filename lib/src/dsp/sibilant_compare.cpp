@@ -29,6 +29,17 @@ constexpr double kNoAddedDb = -99.0;  // "nothing added" for pre_echo_added_db
 double to_db(double power) { return 10.0 * std::log10(std::max(power, kFloorPower)); }
 double clamp01(double x) { return std::isfinite(x) ? std::clamp(x, 0.0, 1.0) : 0.0; }
 
+// The auditory frequency scale (Glasberg & Moore 1990): ERB-number in Cams.
+// One Cam is one auditory filter's width (about 670 Hz at 6 kHz), the unit
+// in which the ear resolves where a noise sits.
+double erb_number(double hz) { return 21.4 * std::log10(4.37e-3 * hz + 1.0); }
+double erb_number_to_hz(double cams) { return (std::pow(10.0, cams / 21.4) - 1.0) / 4.37e-3; }
+// Specific loudness grows as power^0.23 (Zwicker & Fastl, Psychoacoustics,
+// ch. 8): a band 10 dB down sounds about 0.6 as loud, not 0.1. The lisp's
+// shape parts weigh the sibilant's bands by it, so a weak top of the
+// spectrum, which an energy sum barely sees, counts as much as it is heard.
+constexpr double kLoudnessExponent = 0.23;
+
 // log2 to about 1e-5, vectorisable: the shape correlation takes a logarithm
 // of ~130 bins of two spectra for every frame of every event, where
 // std::log2 alone would cost more than the rest of the comparison. The
@@ -245,6 +256,10 @@ struct SibilantComparer::Impl {
     std::vector<float> mean_float;
     std::vector<float> log_reference, log_degraded;
     std::vector<double> level_reference, level_degraded, prefix;
+    // Bands about one Cam wide over the sibilant's 2.5-20 kHz noise band
+    // (19 of them), for the loudness pattern the lisp's shape parts use.
+    std::vector<BinRange> auditory_bands;
+    std::vector<double> auditory_band_cams, auditory_centre_cams;
 
     explicit Impl(const ComparerConfig& c)
         : config(c),
@@ -266,6 +281,37 @@ struct SibilantComparer::Impl {
         mean_float.assign(static_cast<std::size_t>(bins), 0.0f);
         log_reference.assign(static_cast<std::size_t>(bins), 0.0f);
         log_degraded.assign(static_cast<std::size_t>(bins), 0.0f);
+        const double low_cams = erb_number(kHighLowHz), high_cams = erb_number(kTopHz);
+        const int n_bands = std::max(1, static_cast<int>(std::lround(high_cams - low_cams)));
+        const double step_cams = (high_cams - low_cams) / n_bands;
+        for (int i = 0; i < n_bands; ++i) {
+            const double a = low_cams + i * step_cams, b = a + step_cams;
+            const BinRange r = bin_range(erb_number_to_hz(a), erb_number_to_hz(b), bin_hz, bins);
+            if (r.size() == 0) continue;
+            auditory_bands.push_back(r);
+            auditory_band_cams.push_back(step_cams);
+            auditory_centre_cams.push_back(0.5 * (a + b));
+        }
+    }
+
+    // Loudness pattern of a mean power spectrum: per auditory band,
+    // (power per Cam)^0.23 times the band's width in Cams.
+    struct Loudness {
+        double centre_cams = kNaN;     // loudness-weighted centre (ERB-number)
+        double below = 0.0, above = 0.0;  // loudness below / at or above split_cams
+    };
+    Loudness loudness(std::span<const double> mean, double split_cams) const {
+        Loudness l;
+        double total = 0.0, moment = 0.0;
+        for (std::size_t i = 0; i < auditory_bands.size(); ++i) {
+            const double w = auditory_band_cams[i];
+            const double n = w * std::pow(std::max(band_sum(mean, auditory_bands[i]), kFloorPower) / w, kLoudnessExponent);
+            total += n;
+            moment += n * auditory_centre_cams[i];
+            (auditory_centre_cams[i] >= split_cams ? l.above : l.below) += n;
+        }
+        if (total > 0.0) l.centre_cams = moment / total;
+        return l;
     }
 
     void flush_block() {
@@ -399,6 +445,19 @@ SibilantEventResult SibilantComparer::compare(const SibilantEvent& event, std::s
     const BinRange high = bin_range(kHighLowHz, kTopHz, s.bin_hz, s.bins);
     const double ref_high = band_sum(ref_mean, high), deg_high = band_sum(deg_mean, high);
     r.high_band_loss_db = to_db(ref_high) - to_db(deg_high);
+    // The loudness pattern over the same band: where the sibilant sits as
+    // heard (its loudness centre, in Cams) and what its top half, above that
+    // centre, lost against its lower half (in dB of an equivalent uniform
+    // level change: loudness ratio^(1/0.23)).
+    {
+        const double split_cams = s.loudness(ref_mean, -1.0).centre_cams;
+        const Impl::Loudness lr = s.loudness(ref_mean, split_cams), ld = s.loudness(deg_mean, split_cams);
+        r.centre_drop_cams = lr.centre_cams - ld.centre_cams;
+        const double top_ratio = ld.above / lr.above, bottom_ratio = ld.below / lr.below;
+        r.top_loss_db = lr.above > 0.0 && lr.below > 0.0
+                            ? (10.0 / kLoudnessExponent) * (std::log10(bottom_ratio) - std::log10(top_ratio))
+                            : 0.0;
+    }
     // The band both carry, where every smearing measure is taken: the
     // sibilant's noise band from 4 kHz (above the /sh/ peak region and the
     // vowels' upper formants) up to 16 kHz (even a strong /s/ has little
@@ -584,19 +643,40 @@ void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_
     const SibilantMeasures& ref = r.reference;
     const SibilantMeasures& deg = *r.degraded;
 
-    // Lisp, energy: 10 dB lost from the sibilant's own 2.5-20 kHz noise
-    // (energy-weighted, so it is the loss where this sibilant has its energy)
-    // leaves it about as weak as a non-sibilant fricative /f th/, which are
-    // 10-20 dB weaker in that band: 50 at 10 dB, 100 at 20 dB (1% left).
-    r.lisp_energy = 100.0 * clamp01(r.high_band_loss_db / 20.0);
-    // Lisp, place: the centre of gravity falling by the /sh/-to-/s/ ratio
-    // (0.69: 4.2 vs 6.1 kHz, Jongman et al. 2000) moves a sibilant as far
-    // down as from /s/ to /sh/: 100. Half of that is about where the two
-    // categories meet (their geometric mean, a 17% fall): 50.
-    constexpr double kSToShDrop = 1.0 - 0.69;
-    const double cog_drop = std::isfinite(deg.cog_hz) ? (ref.cog_hz - deg.cog_hz) / ref.cog_hz : 1.0;
-    r.lisp_cog = std::isfinite(ref.cog_hz) ? 100.0 * clamp01(cog_drop / kSToShDrop) : 0.0;
-    r.lisp = std::max(r.lisp_energy, r.lisp_cog);
+    // Lisp is the sibilant losing its high-frequency identity: it turns weak
+    // (toward /f th/), the top of its own spectrum fades against the rest,
+    // or its noise moves down toward /sh/. One part for each; every part
+    // starts at the smallest change a listener can hear, so that 0 means
+    // transparent, not merely "small".
+    //
+    // Weak: the 2.5-20 kHz energy lost. Nothing below 1 dB, the just-
+    // noticeable difference for the level of a noise (Miller 1947: 0.4-1 dB;
+    // the larger figure, since here a segment of running speech changes);
+    // 100 at 20 dB, the weak end of the 10-20 dB by which /f th/ are weaker
+    // than /s/ in that band: the sibilant is then as weak as a /th/. (Level
+    // differences between fricatives are measured as energy, so this part is
+    // an energy sum, not a loudness.)
+    constexpr double kLevelJndDb = 1.0, kAsWeakAsThDb = 20.0;
+    r.lisp_energy = 100.0 * clamp01((r.high_band_loss_db - kLevelJndDb) / (kAsWeakAsThDb - kLevelJndDb));
+    // Top: the loudness of the sibilant's top half (above its own loudness
+    // centre) lost against its lower half, beyond the same 1 dB: 100 *
+    // (1 - what is left of the top's loudness relative to the lower half's,
+    // after forgiving 1 dB). 100 only when the top is gone entirely, so a
+    // channel that keeps a little more of it always scores less (an 8 kHz
+    // cut-off leaves a male /s/ part of its top; 4 kHz leaves nothing). A
+    // uniform level change does not count here: that is the weak part's.
+    r.lisp_top = 100.0 * clamp01(1.0 - std::pow(10.0, -kLoudnessExponent / 10.0 * (r.top_loss_db - kLevelJndDb)));
+    // Place: the loudness centre falling on the auditory scale. 100 at the
+    // /s/ -> /sh/ distance (Jongman et al. 2000: 6.1 vs 4.2 kHz, 4.05 Cams);
+    // nothing below 0.1 Cam, a pure tone's frequency difference limen at
+    // 4-8 kHz (about 1%, Moore, An Introduction to the Psychology of
+    // Hearing, ch. 6): the centre of a noise cannot be heard to move less
+    // than a tone. Centres that rise (Hybrid's CELT band kept while SILK's
+    // is lowered) are not a lisp.
+    const double s_to_sh_cams = erb_number(6100.0) - erb_number(4200.0);
+    constexpr double kPlaceJndCams = 0.1;
+    r.lisp_cog = 100.0 * clamp01((r.centre_drop_cams - kPlaceJndCams) / (s_to_sh_cams - kPlaceJndCams));
+    r.lisp = std::max({r.lisp_energy, r.lisp_top, r.lisp_cog});
 
     // Smearing, shape: 1 - correlation of the log spectra in the shared band
     // (r = 1: every detail kept; r = 0: no relation left), so the flag (50)
@@ -665,9 +745,12 @@ void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_
     }
     const std::string cog = "centre of gravity " + khz(ref.cog_hz) + " -> " +
                             (std::isfinite(deg.cog_hz) ? khz(deg.cog_hz) + " kHz" : std::string("nothing"));
+    const std::string top = fmt("top half %.1f dB down against the rest", r.top_loss_db);
+    const std::string place = fmt("loudness centre %+.2f Cams", -r.centre_drop_cams);
     if (!vanished) {  // a vanished sibilant's why says it all
         causes.emplace_back(r.lisp_energy, loss);
-        causes.emplace_back(r.lisp_cog, cog);
+        causes.emplace_back(r.lisp_top, top);
+        causes.emplace_back(r.lisp_cog, place + " (" + cog + ")");
     }
     if (std::isfinite(r.shape_correlation))
         causes.emplace_back(r.smear_shape, fmt("high-band shape correlation %.2f", r.shape_correlation));

@@ -21,6 +21,12 @@
 //    definition eval/praat_cog_check.sh checks against Praat itself);
 //  - the loss of the 2.5-20 kHz energy (the sibilant's own noise band; an
 //    energy sum, so it is the loss where this sibilant has its energy);
+//  - its loudness pattern over the same band: power^0.23 (specific
+//    loudness, Zwicker & Fastl) in bands one Cam (ERB) wide; the pattern's
+//    centre in Cams, and what the top half above the reference's centre lost
+//    against the lower half (dB of an equivalent level change). Loudness,
+//    not energy, because a top 13 dB under the peak holds 5% of the energy
+//    but about half of the loudness there, and is heard missing;
 //  - the event's bandwidth: see carried_bandwidth_hz();
 //  - the shared band, 4 kHz .. min(16 kHz, event bandwidth): every smearing
 //    measure is taken there only, and is undefined (scores 0) when it is
@@ -46,8 +52,11 @@
 // Scores (0 = transparent, 100 = complete; each part linear between those
 // anchors, a score is the largest of its parts; the .cpp says why each
 // anchor is where it is):
-//  - lisp = max(loss_db / 20 (10 dB: as weak as a /f th/), cog_drop / 0.31
-//    (0.31: /s/ -> /sh/ distance, Jongman et al. 2000; Praat cog, middle));
+//  - lisp = max(weak: (loss_db - 1) / 19 (1 dB: the level JND; 20 dB: as
+//    weak as /th/), top: 1 - the top half's loudness left against the
+//    rest's after forgiving 1 dB, place: (centre drop - 0.1 Cam) / (4.05 -
+//    0.1) (0.1 Cam: a tone's frequency JND at 4-8 kHz; 4.05 Cams: /s/ ->
+//    /sh/, Jongman et al. 2000)), so 0 means no audible change;
 //  - smearing = max(1 - shape correlation, flatness increase / 0.4, tonal
 //    gain / 6 dB, (pre-echo added re the event + 20 dB) / 20 dB, share of the
 //    onset's slope lost (onsets >= 1 dB/ms));

@@ -65,7 +65,10 @@ json event_json(const SibilantEventResult& e) {
     j["carried_loss_db"] = rounded(e.carried_loss_db, 2);
     j["low_band_change_db"] = rounded(e.low_band_change_db, 2);
     j["gap_s"] = rounded(e.gap_s, 3);
-    j["parts"] = {{"lisp_energy", rounded(e.lisp_energy, 1)},       {"lisp_cog", rounded(e.lisp_cog, 1)},
+    j["top_loss_db"] = rounded(e.top_loss_db, 2);
+    j["centre_drop_cams"] = rounded(e.centre_drop_cams, 3);
+    j["parts"] = {{"lisp_energy", rounded(e.lisp_energy, 1)},       {"lisp_top", rounded(e.lisp_top, 1)},
+                  {"lisp_cog", rounded(e.lisp_cog, 1)},
                   {"smear_shape", rounded(e.smear_shape, 1)},       {"smear_flatness", rounded(e.smear_flatness, 1)},
                   {"smear_tonal", rounded(e.smear_tonal, 1)},       {"smear_pre_echo", rounded(e.smear_pre_echo, 1)},
                   {"smear_onset", rounded(e.smear_onset, 1)}};
