@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
         tsv << "file\tcondition\tstart_s\tend_s\tclass\tcompared\tlisp\tsmearing\tdropout\tflagged\tbandwidth_hz\t"
                "high_band_loss_db\tcog_ref_hz\tcog_deg_hz\tshape_correlation\thigh_flat_ref\thigh_flat_deg\t"
                "tonal_gain_db\tpre_echo_db\tpre_echo_added_db\tonset_ref\tonset_deg\tdur_ref_s\tdur_deg_s\t"
-               "carried_loss_db\tgap_s\tlow_band_change_db\tlisp_energy\tlisp_cog\tsmear_shape\tsmear_flatness\t"
+               "carried_loss_db\tgap_s\tlow_band_change_db\ttop_loss_db\tcentre_drop_cams\tlisp_energy\tlisp_top\tlisp_cog\tsmear_shape\tsmear_flatness\t"
                "smear_tonal\tsmear_pre_echo\tsmear_onset\tpeak_ref_hz\tpeak_deg_hz\twhy\n";
         for (const auto& f : outcomes)
             for (const auto& name : names) {
@@ -247,7 +247,8 @@ int main(int argc, char** argv) {
                         << '\t' << nan_safe(d.high_flatness) << '\t' << e.tonal_gain_db << '\t' << e.pre_echo_db << '\t'
                         << e.pre_echo_added_db << '\t' << e.reference.onset_slope_db_per_ms << '\t'
                         << d.onset_slope_db_per_ms << '\t' << e.reference.duration_s << '\t' << d.duration_s << '\t'
-                        << e.carried_loss_db << '\t' << e.gap_s << '\t' << e.low_band_change_db << '\t' << e.lisp_energy << '\t'
+                        << e.carried_loss_db << '\t' << e.gap_s << '\t' << e.low_band_change_db << '\t' << e.top_loss_db
+                        << '\t' << e.centre_drop_cams << '\t' << e.lisp_energy << '\t' << e.lisp_top << '\t'
                         << e.lisp_cog << '\t' << e.smear_shape << '\t' << e.smear_flatness << '\t' << e.smear_tonal
                         << '\t' << e.smear_pre_echo << '\t' << e.smear_onset << '\t'
                         << e.reference.peak_hz << '\t' << d.peak_hz << '\t' << e.why << '\n';
