@@ -27,10 +27,6 @@
 #include "sibilant/error.hpp"
 #include "test_support.hpp"
 
-namespace sibilant::test {
-std::size_t allocations_during(const std::function<void()>& work);  // test_stft.cpp
-}
-
 namespace {
 
 namespace fs = std::filesystem;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -68,5 +69,8 @@ void expect_error(F&& f, std::initializer_list<const char*> parts) {
 double rms(const std::vector<float>& x);
 /// Reads a whole file as raw bytes.
 std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path);
+/// operator new calls that `work` makes on the calling thread (the counting
+/// global operator new lives in test_stft.cpp).
+std::size_t allocations_during(const std::function<void()>& work);
 
 }  // namespace sibilant::test

@@ -34,6 +34,7 @@ struct AnalyzeArgs {
     // Both.
     AnalyzeOptions options;
     int channel = 0;  // 1-based; 0 mixes all channels down
+    std::string alignment = "whole";
     bool quiet = false;
 };
 
@@ -68,7 +69,10 @@ void run_single(const AnalyzeArgs& args) {
     if (!args.json_path.empty() && args.json_path != "-") json.emplace(args.json_path);
     if (!args.csv_path.empty() && args.csv_path != "-") csv.emplace(args.csv_path);
 
-    const AnalysisResult result = analyze_files(args.reference_path, args.degraded_path, args.options);
+    // One file: no reference, the recording judged on its own.
+    const AnalysisResult result = args.degraded_path.empty()
+                                      ? analyze_file_no_reference(args.reference_path, args.options)
+                                      : analyze_files(args.reference_path, args.degraded_path, args.options);
 
     if (json) {
         json->stream() << to_json(result) << '\n';
@@ -188,9 +192,7 @@ void run_analyze(AnalyzeArgs args, const GivenFlags& given) {
     const bool by_list = !args.pairs_path.empty();
     const bool by_folder = !args.reference_dir.empty() || !args.degraded_dir.empty();
     if (one_pair + by_list + by_folder != 1)
-        throw CLI::ValidationError("give one of: REF DEG, --pairs LIST.csv, or --ref-dir A --deg-dir B");
-    if (one_pair && (args.reference_path.empty() || args.degraded_path.empty()))
-        throw CLI::ValidationError("give both REF and DEG");
+        throw CLI::ValidationError("give one of: REF DEG, DEG (no reference), --pairs LIST.csv, or --ref-dir A --deg-dir B");
     if (by_folder && (args.reference_dir.empty() || args.degraded_dir.empty()))
         throw CLI::ValidationError("--ref-dir and --deg-dir go together");
     if (one_pair && (given.jsonl->count() || given.jobs->count()))
@@ -201,6 +203,7 @@ void run_analyze(AnalyzeArgs args, const GivenFlags& given) {
             "--json, --csv, --summary-line and --events are for one pair; batch runs write --jsonl");
 
     args.options.channel = args.channel - 1;
+    args.options.alignment = args.alignment == "incremental" ? AlignmentMode::Incremental : AlignmentMode::WholeFile;
     if (one_pair) run_single(args);
     else run_batch_mode(args);
 }
@@ -213,11 +216,17 @@ void add_analyze_command(CLI::App& app) {
         "analyze",
         "Find the sibilants of a reference recording, compare each with its counterpart in a processed\n"
         "(degraded) version, and say which were lisped, smeared or dropped, by how much and why.\n"
-        "One pair: sibilant analyze REF DEG. Many pairs, in parallel: --pairs LIST.csv or --ref-dir A --deg-dir B.");
+        "One pair: sibilant analyze REF DEG. No reference: sibilant analyze DEG (judged against clean-speech\n"
+        "norms). Many pairs, in parallel: --pairs LIST.csv or --ref-dir A --deg-dir B.");
     cmd->add_option("REF", args->reference_path,
-                    "Reference (original) recording: any format libsndfile reads, 8-192 kHz");
+                    "Reference (original) recording: any format libsndfile reads, 8-192 kHz; alone, it is the\n"
+                    "recording to judge without a reference");
     cmd->add_option("DEG", args->degraded_path,
                     "Degraded (processed) recording; may differ in rate, length, delay (up to 1 s) and gain");
+    cmd->add_option("--alignment", args->alignment,
+                    "whole (align on both whole files; default) or incremental (lock the first delay the\n"
+                    "streaming aligner settles on, as the live probe does: the same results as a probe)")
+        ->check(CLI::IsMember({"whole", "incremental"}));
 
     auto* json = cmd->add_option("--json", args->json_path,
                                  "Write the full result as one JSON object to this file ('-' for stdout)");

@@ -131,7 +131,26 @@ expect_error "CSV without header" "$work/bad2.csv" "line 1" "reference,degraded"
 expect_error "missing CSV" "$work/nope.csv" "no such file" -- analyze --pairs "$work/nope.csv"
 expect_error "missing --ref-dir" "$work/nodir" "no such folder" -- analyze --ref-dir "$work/nodir" --deg-dir "$work/B"
 
-expect_error "DEG missing" "REF and DEG" -- analyze "$sample"
+# --- no reference ------------------------------------------------------------------
+blind_json=$("$sibilant" analyze "$work/6k.wav" --json -)
+grep -q '"mode": "no-reference"' <<<"$blind_json" && pass || fail "no-reference JSON lacks mode"
+grep -q '"reference": null' <<<"$blind_json" && pass || fail "no-reference JSON reference is not null"
+for key in degraded_bandwidth_hz lisp_index smearing_index verdict events why; do
+  grep -q "\"$key\":" <<<"$blind_json" && pass || fail "no-reference JSON lacks '$key'"
+done
+verdict=$("$sibilant" analyze --summary-line "$work/6k.wav" | cut -f 7)
+[[ "$verdict" == *lisp* ]] && pass || fail "no reference, 6 kbps: verdict '$verdict' does not contain lisp"
+bw=$("$sibilant" analyze --summary-line "$work/6k.wav" | cut -f 6)
+((bw > 3000 && bw < 5000)) && pass || fail "no reference, 6 kbps: bandwidth $bw Hz is not narrowband"
+expect_error "no reference, missing file" "$work/none.wav" -- analyze "$work/none.wav"
+"$sibilant" analyze "$work/none.wav" --json "$work/blind.json" 2>/dev/null && fail "no reference, missing file: exit 0"
+expect_no_file "$work/blind.json" "no reference, missing file"
+
+# --- incremental alignment: as the live probe ---------------------------------------
+line=$("$sibilant" analyze --summary-line --alignment incremental "$sample" "$work/6k.wav")
+[[ "$(cut -f 7 <<<"$line")" == *lisp* ]] && pass || fail "incremental: $line"
+expect_error "bad --alignment" "alignment" -- analyze "$sample" "$sample" --alignment sideways
+
 expect_error "two modes" "one of" -- analyze "$sample" "$sample" --pairs "$work/list/pairs.csv"
 expect_error "--json in a batch" "--jsonl" -- analyze --pairs "$work/list/pairs.csv" --json "$work/o4.json"
 expect_error "--ref-dir alone" "--deg-dir" -- analyze --ref-dir "$work/A"
@@ -142,7 +161,7 @@ expect_error "channel out of range" "$sample" "channel" -- analyze "$sample" "$s
 
 help=$("$sibilant" analyze --help)
 for flag in --json --csv --summary-line --events --lisp-threshold --smearing-threshold --channel --pairs \
-            --ref-dir --deg-dir --jsonl --jobs --quiet; do
+            --ref-dir --deg-dir --jsonl --jobs --quiet --alignment; do
   grep -q -- "$flag" <<<"$help" && pass || fail "--help lacks $flag"
 done
 

@@ -36,6 +36,15 @@ namespace sibilant {
 /// golden table in tests/ records it.
 inline constexpr int kScoringVersion = 2;
 
+/// How a full-reference analysis aligns the degraded with the reference.
+enum class AlignmentMode {
+    /// On the whole of both signals (delay map with steps; the default).
+    WholeFile,
+    /// As a live probe must: the first delay and gain the streaming aligner
+    /// settles on, locked from then on (sibilant::Probe; equal results).
+    Incremental,
+};
+
 struct AnalyzeOptions {
     /// An event is flagged when its lisp or smearing score reaches these, or
     /// when it is a dropout. Range 0..100.
@@ -43,6 +52,7 @@ struct AnalyzeOptions {
     double smearing_flag_threshold = 50.0;
     /// Reads only this channel of multi-channel files (0-based); -1 mixes down.
     int channel = -1;
+    AlignmentMode alignment = AlignmentMode::WholeFile;
 };
 
 /// Measured features of one sibilant, in the reference and in the degraded.
@@ -156,6 +166,19 @@ AnalysisResult analyze(std::span<const float> reference_48k, std::span<const flo
 /// and analyses them. Errors name the file and the cause.
 AnalysisResult analyze_files(const std::string& reference_path, const std::string& degraded_path,
                              const AnalyzeOptions& options = {});
+
+/// No-reference (blind) analysis of one mono 48 kHz signal: finds the
+/// sibilant-like events in it and judges each against what sibilants in clean
+/// speech look like (norms and definitions in lib/src/dsp/blind_judge.hpp),
+/// plus the signal's own effective bandwidth. mode is "no-reference",
+/// reference is empty, each event's measures are in `degraded`, and the
+/// comparison figures (losses, shape correlation, pre-echo) are not set.
+/// Throws Error only for invalid options.
+AnalysisResult analyze_no_reference(std::span<const float> degraded_48k, const AnalyzeOptions& options = {});
+
+/// Reads the file (any format, rate and channel count; resampled to 48 kHz)
+/// and analyses it without a reference, block by block. Errors name the file.
+AnalysisResult analyze_file_no_reference(const std::string& degraded_path, const AnalyzeOptions& options = {});
 
 /// One JSON object (the output contract of `sibilant analyze --json`).
 std::string to_json(const AnalysisResult& result, bool pretty = true);

@@ -1278,6 +1278,12 @@ double Aligner::current_gain_db() const noexcept {
     return s.ref_energy > 0.0 ? to_db(s.deg_energy / s.ref_energy) : 0.0;
 }
 
+double Aligner::current_confidence() const noexcept {
+    if (impl_->segments.empty()) return 0.0;
+    const Segment& s = impl_->segments.back();
+    return s.windows > 0 ? s.confidence_sum / s.windows : 0.0;
+}
+
 std::int64_t Aligner::final_until_sample() const noexcept {
     return impl_->finished ? impl_->ref_full.total() : impl_->last_found_begin;
 }

@@ -201,6 +201,7 @@ public:
     bool settled() const noexcept;
     std::int64_t current_delay_samples() const noexcept;  ///< Of the latest segment; 0 before any.
     double current_gain_db() const noexcept;
+    double current_confidence() const noexcept;           ///< Of the latest segment (mean coarse).
     std::int64_t final_until_sample() const noexcept;     ///< See the header comment.
 
     /// Full result so far (allocates: the reason text and the lists).

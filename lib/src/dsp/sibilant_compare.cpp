@@ -1,8 +1,10 @@
 #include "dsp/sibilant_compare.hpp"
+#include "dsp/text_buffer.hpp"
 
 #include <fftw3.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -117,17 +119,6 @@ double peakiness_db(std::span<const float> power, BinRange r, int h, std::vector
     return 10.0 * std::log10((sum_q / n) / std::exp(sum_log_q / n));
 }
 
-std::string fmt(const char* format, double a) {
-    char buf[96];
-    std::snprintf(buf, sizeof buf, format, a);
-    return buf;
-}
-std::string fmt(const char* format, double a, double b) {
-    char buf[128];
-    std::snprintf(buf, sizeof buf, format, a, b);
-    return buf;
-}
-std::string khz(double hz) { return fmt("%.1f", hz / 1000.0); }
 
 void set_moments(SibilantMeasures& m, const SpectralMoments& moments) {
     m.cog_hz = moments.cog_hz;
@@ -202,6 +193,7 @@ public:
     PraatSpectrum& operator=(const PraatSpectrum&) = delete;
 
     double bin_hz() const { return 1.0 / ((1.0 / rate_hz_) * static_cast<double>(n_)); }
+    std::size_t bins() const { return n_ / 2 + 1; }
 
     /// Power spectrum of `segment` into `power` (resized once). Segments of
     /// another length go through praat_power_spectrum() itself.
@@ -256,6 +248,7 @@ struct SibilantComparer::Impl {
     std::vector<float> mean_float;
     std::vector<float> log_reference, log_degraded;
     std::vector<double> level_reference, level_degraded, prefix;
+    std::vector<double> long_reference_scratch, long_degraded_scratch;
     // Bands about one Cam wide over the sibilant's 2.5-20 kHz noise band
     // (19 of them), for the loudness pattern the lisp's shape parts use.
     std::vector<BinRange> auditory_bands;
@@ -281,6 +274,17 @@ struct SibilantComparer::Impl {
         mean_float.assign(static_cast<std::size_t>(bins), 0.0f);
         log_reference.assign(static_cast<std::size_t>(bins), 0.0f);
         log_degraded.assign(static_cast<std::size_t>(bins), 0.0f);
+        long_reference_scratch.assign(static_cast<std::size_t>(bins), 0.0);
+        long_degraded_scratch.assign(static_cast<std::size_t>(bins), 0.0);
+        // The middle cut's spectra and the tonal measure's prefix sums, sized
+        // now so that no event allocates.
+        reference_spectrum.assign(praat.bins(), 0.0f);
+        degraded_spectrum.assign(praat.bins(), 0.0f);
+        prefix.assign(praat.bins() + 1, 0.0);
+        // The timing levels cover an event (at most the history) and 10
+        // frames either side; reserved so that no event allocates.
+        level_reference.reserve(static_cast<std::size_t>(capacity) + 32);
+        level_degraded.reserve(static_cast<std::size_t>(capacity) + 32);
         const double low_cams = erb_number(kHighLowHz), high_cams = erb_number(kTopHz);
         const int n_bands = std::max(1, static_cast<int>(std::lround(high_cams - low_cams)));
         const double step_cams = (high_cams - low_cams) / n_bands;
@@ -393,21 +397,32 @@ void SibilantComparer::push(std::span<const float> reference_power, std::span<co
     ++s.frames;
 }
 
-double SibilantComparer::bandwidth_hz() const {
+void SibilantComparer::long_term_power(std::span<double> reference, std::span<double> degraded) const noexcept {
     const Impl& s = *impl_;
-    std::vector<double> reference(s.reference_long), degraded(s.degraded_long);
-    for (std::size_t k = 0; k < reference.size(); ++k) {
-        reference[k] += s.reference_block[k];
-        degraded[k] += s.degraded_block[k];
-    }
-    return carried_bandwidth_hz(reference, degraded, s.bin_hz);
+    for (std::size_t k = 0; k < s.reference_long.size() && k < reference.size(); ++k)
+        reference[k] = s.reference_long[k] + s.reference_block[k];
+    for (std::size_t k = 0; k < s.degraded_long.size() && k < degraded.size(); ++k)
+        degraded[k] = s.degraded_long[k] + s.degraded_block[k];
 }
 
-SibilantEventResult SibilantComparer::compare(const SibilantEvent& event, std::span<const float> reference_middle,
-                                              std::span<const float> degraded_middle) {
+double SibilantComparer::bandwidth_hz() const noexcept {
+    Impl& s = *impl_;
+    long_term_power(s.long_reference_scratch, s.long_degraded_scratch);
+    return carried_bandwidth_hz(s.long_reference_scratch, s.long_degraded_scratch, s.bin_hz);
+}
+
+void SibilantComparer::compare(const SibilantEvent& event, std::span<const float> reference_middle,
+                               std::span<const float> degraded_middle, SibilantEventResult& r) {
     Impl& s = *impl_;
     const ComparerConfig& c = s.config;
-    SibilantEventResult r;
+    {
+        // A fresh result that keeps the why's buffer (no allocation when it
+        // was reserved).
+        std::string why = std::move(r.why);
+        r = SibilantEventResult{};
+        why.clear();
+        r.why = std::move(why);
+    }
     r.start_s = event.start_s;
     r.end_s = event.end_s;
     r.cls = to_string(event.cls);
@@ -629,6 +644,12 @@ SibilantEventResult SibilantComparer::compare(const SibilantEvent& event, std::s
     const BinRange above = bin_range(event_bandwidth_hz, kTopHz, s.bin_hz, s.bins);
     why.above_loss_db = to_db(band_sum(ref_mean, above)) - to_db(band_sum(deg_mean, above));
     score_event(r, c.lisp_flag_threshold, c.smearing_flag_threshold, why);
+}
+
+SibilantEventResult SibilantComparer::compare(const SibilantEvent& event, std::span<const float> reference_middle,
+                                              std::span<const float> degraded_middle) {
+    SibilantEventResult r;
+    compare(event, reference_middle, degraded_middle, r);
     return r;
 }
 
@@ -727,108 +748,75 @@ void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_
     r.dropout = vanished || holed || replaced;
     r.flagged = r.dropout || r.lisp >= lisp_threshold || r.smearing >= smearing_threshold;
 
-    // Why: the causes with a part of 25 or more, strongest first.
-    std::vector<std::pair<double, std::string>> causes;
-    const std::string band = fmt("2.5-%.1f kHz", context.channel_top_hz / 1000.0);
+    // Why: the causes with a part of 25 or more, strongest first. Built in
+    // fixed buffers: a live probe judges events on its real-time path.
+    struct Cause {
+        double score = 0.0;
+        TextBuffer<200> text;
+    };
+    std::array<Cause, 10> causes;
+    std::size_t n_causes = 0;
+    auto cause = [&](double score) -> TextBuffer<200>& {
+        Cause& c = causes[n_causes++];
+        c.score = score;
+        c.text.clear();
+        return c.text;
+    };
+    TextBuffer<32> band;
+    band.appendf("2.5-%.1f kHz", context.channel_top_hz / 1000.0);
     if (vanished)
-        causes.emplace_back(1000.0, fmt("dropped: %.0f dB in ", -r.carried_loss_db) + band);
+        cause(1000.0).appendf("dropped: %.0f dB in %s", -r.carried_loss_db, band.view().data());
     else if (holed)
-        causes.emplace_back(1000.0, fmt("a hole of about %.0f ms (down 20 dB or more in ", 1000.0 * r.gap_s + 10.0) + band + ")");
+        cause(1000.0).appendf("a hole of about %.0f ms (down 20 dB or more in %s)", 1000.0 * r.gap_s + 10.0,
+                              band.view().data());
     else if (replaced)
-        causes.emplace_back(1000.0, fmt("replaced: %.0f dB in ", -r.carried_loss_db) + band +
-                                        fmt(" while 0.3-2.5 kHz rose %+.0f dB", r.low_band_change_db));
+        cause(1000.0).appendf("replaced: %.0f dB in %s while 0.3-2.5 kHz rose %+.0f dB", -r.carried_loss_db,
+                              band.view().data(), r.low_band_change_db);
     // Rounded before printing so that a tiny loss never reads "-0.0 dB".
-    std::string loss = fmt("%+.1f dB in 2.5-20 kHz", std::round(-10.0 * r.high_band_loss_db) / 10.0 + 0.0);
+    TextBuffer<96> loss;
+    loss.appendf("%+.1f dB in 2.5-20 kHz", std::round(-10.0 * r.high_band_loss_db) / 10.0 + 0.0);
     if (r.bandwidth_hz < 19500.0 && context.above_loss_db >= 1.0) {
         // What went above the top the degraded still carries.
-        loss += fmt(" (%.0f dB above %.1f kHz)", -context.above_loss_db, r.bandwidth_hz / 1000.0);
+        loss.appendf(" (%.0f dB above %.1f kHz)", -context.above_loss_db, r.bandwidth_hz / 1000.0);
     }
-    const std::string cog = "centre of gravity " + khz(ref.cog_hz) + " -> " +
-                            (std::isfinite(deg.cog_hz) ? khz(deg.cog_hz) + " kHz" : std::string("nothing"));
-    const std::string top = fmt("top half %.1f dB down against the rest", r.top_loss_db);
-    const std::string place = fmt("loudness centre %+.2f Cams", -r.centre_drop_cams);
+    TextBuffer<64> cog;
+    cog.appendf("centre of gravity %.1f -> ", ref.cog_hz / 1000.0);
+    if (std::isfinite(deg.cog_hz))
+        cog.appendf("%.1f kHz", deg.cog_hz / 1000.0);
+    else
+        cog.append("nothing");
     if (!vanished) {  // a vanished sibilant's why says it all
-        causes.emplace_back(r.lisp_energy, loss);
-        causes.emplace_back(r.lisp_top, top);
-        causes.emplace_back(r.lisp_cog, place + " (" + cog + ")");
+        cause(r.lisp_energy).append(loss.view());
+        cause(r.lisp_top).appendf("top half %.1f dB down against the rest", r.top_loss_db);
+        cause(r.lisp_cog).appendf("loudness centre %+.2f Cams (%s)", -r.centre_drop_cams, cog.view().data());
     }
     if (std::isfinite(r.shape_correlation))
-        causes.emplace_back(r.smear_shape, fmt("high-band shape correlation %.2f", r.shape_correlation));
-    causes.emplace_back(r.smear_flatness, fmt("high band flatter (%.2f -> %.2f)", ref.high_flatness, deg.high_flatness));
-    causes.emplace_back(r.smear_tonal, fmt("%+.1f dB tonal structure in the noise band", r.tonal_gain_db));
-    causes.emplace_back(r.smear_pre_echo, fmt("pre-echo %+.0f dB re the sibilant", r.pre_echo_added_db));
-    causes.emplace_back(r.smear_onset, fmt("onset %.1f -> %.1f dB/ms", ref.onset_slope_db_per_ms, deg.onset_slope_db_per_ms));
-    std::stable_sort(causes.begin(), causes.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+        cause(r.smear_shape).appendf("high-band shape correlation %.2f", r.shape_correlation);
+    cause(r.smear_flatness).appendf("high band flatter (%.2f -> %.2f)", ref.high_flatness, deg.high_flatness);
+    cause(r.smear_tonal).appendf("%+.1f dB tonal structure in the noise band", r.tonal_gain_db);
+    cause(r.smear_pre_echo).appendf("pre-echo %+.0f dB re the sibilant", r.pre_echo_added_db);
+    cause(r.smear_onset).appendf("onset %.1f -> %.1f dB/ms", ref.onset_slope_db_per_ms, deg.onset_slope_db_per_ms);
+    // Strongest first, ties in the order above (an insertion sort: stable,
+    // and no temporary buffer).
+    for (std::size_t i = 1; i < n_causes; ++i)
+        for (std::size_t k = i; k > 0 && causes[k].score > causes[k - 1].score; --k) std::swap(causes[k], causes[k - 1]);
 
-    std::string why = "/" + r.cls + "/ " + fmt("%.2f-%.2f s: ", r.start_s, r.end_s);
+    TextBuffer<kWhyCapacity> why;
+    why.appendf("/%s/ %.2f-%.2f s: ", r.cls.c_str(), r.start_s, r.end_s);
     if (r.flagged) {
-        int named = 0;
-        for (const auto& [score, text] : causes) {
-            if (named > 0 && score < 25.0) break;
-            why += (named++ ? ", " : "") + text;
+        for (std::size_t i = 0; i < n_causes; ++i) {
+            if (i > 0 && causes[i].score < 25.0) break;
+            if (i > 0) why.append(", ");
+            why.append(causes[i].text.view());
         }
     } else {
-        why += "kept: " + loss + ", " + cog;
-        if (std::isfinite(r.shape_correlation)) why += fmt(", shape correlation %.2f", r.shape_correlation);
+        why.appendf("kept: %s, %s", loss.view().data(), cog.view().data());
+        if (std::isfinite(r.shape_correlation)) why.appendf(", shape correlation %.2f", r.shape_correlation);
     }
-    why += fmt(" (lisp %.0f, smearing %.0f)", r.lisp, r.smearing);
-    r.why = std::move(why);
+    why.appendf(" (lisp %.0f, smearing %.0f)", r.lisp, r.smearing);
+    r.why.assign(why.view());
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------
-// Summary.
-//  - lisp_index, smearing_index: the duration-weighted mean of the compared
-//    events' scores: every second of sibilance counts the same, so a file
-//    where every /s/ is half-damaged and one where half of them are fully
-//    damaged both come out near 50, and a single odd short event does not
-//    decide a file.
-//  - verdict: "lisp" when at least 10% of the compared events are flagged
-//    for lisp (lisp >= threshold, dropouts not counted), "smearing" likewise,
-//    "dropouts" when any event dropped out (without packet loss a dropped
-//    sibilant is rare and always audible); "+"-joined in that order; "clean"
-//    when none applies; "no-sibilants" when the reference has none;
-//    "not-compared" when no event had an aligned counterpart. One damaged
-//    sibilant in ten recurs every second or two of running speech: a
-//    listener hears it as a property of the channel, not an accident.
-AnalysisSummary summarise(std::span<const SibilantEventResult> events, const AnalyzeOptions& options) {
-    AnalysisSummary s;
-    s.sibilants = static_cast<int>(events.size());
-    double weight = 0.0, lisp = 0.0, smearing = 0.0;
-    for (const auto& e : events) {
-        if (e.flagged) ++s.flagged;
-        if (!e.compared) continue;
-        ++s.compared;
-        if (e.dropout) ++s.dropouts;
-        if (!e.dropout && e.lisp >= options.lisp_flag_threshold) ++s.lisp_flagged;
-        if (!e.dropout && e.smearing >= options.smearing_flag_threshold) ++s.smearing_flagged;
-        const double w = std::max(e.end_s - e.start_s, 1e-3);
-        weight += w;
-        lisp += w * e.lisp;
-        smearing += w * e.smearing;
-    }
-    if (s.sibilants == 0) {
-        s.verdict = "no-sibilants";
-        return s;
-    }
-    if (s.compared == 0) {
-        s.verdict = "not-compared";
-        return s;
-    }
-    s.lisp_index = lisp / weight;
-    s.smearing_index = smearing / weight;
-    constexpr double kVerdictShare = 0.10;
-    std::string verdict;
-    auto add = [&](const char* word) {
-        if (!verdict.empty()) verdict += '+';
-        verdict += word;
-    };
-    if (s.lisp_flagged >= kVerdictShare * s.compared) add("lisp");
-    if (s.smearing_flagged >= kVerdictShare * s.compared) add("smearing");
-    if (s.dropouts > 0) add("dropouts");
-    s.verdict = verdict.empty() ? "clean" : verdict;
-    return s;
-}
 
 }  // namespace sibilant::dsp

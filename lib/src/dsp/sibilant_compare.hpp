@@ -76,6 +76,10 @@
 
 namespace sibilant::dsp {
 
+/// Longest why sentence, bytes (longer ones are cut off): what a live probe
+/// reserves per event so that judging one allocates nothing.
+inline constexpr std::size_t kWhyCapacity = 640;
+
 /// Band edges of SibilantMeasures::band_db, Hz.
 inline constexpr std::array<double, 6> kCompareBandEdgesHz = {2000, 4000, 8000, 12000, 16000, 20000};
 
@@ -131,20 +135,24 @@ public:
     /// the reference and of the aligned degraded. Allocates (the why text).
     SibilantEventResult compare(const SibilantEvent& event, std::span<const float> reference_middle,
                                 std::span<const float> degraded_middle);
+    /// The same into `out`, reusing its why's buffer: allocates nothing when
+    /// out.why has room for the sentence (a live probe reserves it).
+    void compare(const SibilantEvent& event, std::span<const float> reference_middle,
+                 std::span<const float> degraded_middle, SibilantEventResult& out);
 
     /// Effective bandwidth of the degraded (carried_bandwidth_hz()) from the
     /// long-term spectra of all frames pushed so far. All frames, not only
     /// "active" ones: the sums are of energy, so speech dominates them and
     /// pauses add next to nothing.
-    double bandwidth_hz() const;
+    double bandwidth_hz() const noexcept;
+    /// The long-term power spectra (sums over every frame pushed) of both
+    /// signals, bins() values each (shorter spans get their first bins).
+    void long_term_power(std::span<double> reference, std::span<double> degraded) const noexcept;
     std::int64_t frames() const noexcept;
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
-
-/// File summary from the events (see the definitions in the .cpp).
-AnalysisSummary summarise(std::span<const SibilantEventResult> events, const AnalyzeOptions& options);
 
 }  // namespace sibilant::dsp

@@ -45,7 +45,7 @@ json measures_json(const SibilantMeasures& m) {
             {"duration_s", rounded(m.duration_s, 3)}};
 }
 
-json event_json(const SibilantEventResult& e) {
+json event_json(const SibilantEventResult& e, bool blind) {
     json j = {{"start_s", rounded(e.start_s, 3)},
               {"end_s", rounded(e.end_s, 3)},
               {"class", e.cls},
@@ -57,6 +57,16 @@ json event_json(const SibilantEventResult& e) {
               {"compared", e.compared}};
     if (!e.compared) return j;
     j["bandwidth_hz"] = rounded(e.bandwidth_hz, 0);
+    if (blind) {
+        // Judged on the degraded alone: its own measures and the score parts;
+        // there is nothing to compare.
+        j["parts"] = {{"lisp_energy", rounded(e.lisp_energy, 1)}, {"lisp_top", rounded(e.lisp_top, 1)},
+                      {"lisp_cog", rounded(e.lisp_cog, 1)}, {"smear_tonal", rounded(e.smear_tonal, 1)},
+                      {"smear_flatness", rounded(e.smear_flatness, 1)}};
+        j["reference"] = nullptr;
+        j["degraded"] = e.degraded ? measures_json(*e.degraded) : json(nullptr);
+        return j;
+    }
     j["high_band_loss_db"] = rounded(e.high_band_loss_db, 2);
     j["shape_correlation"] = rounded(e.shape_correlation, 3);
     j["tonal_gain_db"] = rounded(e.tonal_gain_db, 2);
@@ -106,10 +116,11 @@ double severity(const SibilantEventResult& e) {
 
 std::string to_json(const AnalysisResult& r, bool pretty) {
     json events = json::array();
-    for (const auto& e : r.events) events.push_back(event_json(e));
+    const bool blind = r.mode == "no-reference";
+    for (const auto& e : r.events) events.push_back(event_json(e, blind));
     const AnalysisSummary& s = r.summary;
     json j = {{"mode", r.mode},
-              {"reference", r.reference},
+              {"reference", blind ? json(nullptr) : json(r.reference)},
               {"degraded", r.degraded},
               {"scoring_version", r.scoring_version},
               {"alignment",
@@ -129,6 +140,7 @@ std::string to_json(const AnalysisResult& r, bool pretty) {
                 {"lisp_flagged", s.lisp_flagged},
                 {"smearing_flagged", s.smearing_flagged}}},
               {"events", events}};
+    if (blind) j["alignment"] = nullptr;
     return pretty ? j.dump(2) : j.dump();
 }
 
@@ -136,18 +148,21 @@ std::string to_csv(const AnalysisResult& r) {
     std::ostringstream out;
     out << "reference,degraded,start_s,end_s,class,compared,lisp,smearing,dropout,flagged,high_band_loss_db,"
            "cog_reference_hz,cog_degraded_hz,shape_correlation,tonal_gain_db,pre_echo_db,bandwidth_hz,why\n";
+    // Without a reference the comparison columns are empty.
+    const bool blind = r.mode == "no-reference";
     for (const auto& e : r.events) {
         const bool d = e.compared && e.degraded.has_value();
+        const bool c = e.compared && !blind;
         out << csv_field(r.reference) << ',' << csv_field(r.degraded) << ',' << format("%.3f", e.start_s) << ','
             << format("%.3f", e.end_s) << ',' << e.cls << ',' << (e.compared ? "true" : "false") << ','
             << format("%.1f", e.lisp) << ',' << format("%.1f", e.smearing) << ',' << (e.dropout ? "true" : "false")
             << ',' << (e.flagged ? "true" : "false") << ','
-            << (e.compared ? csv_number(e.high_band_loss_db, "%.2f") : "") << ','
-            << (e.compared ? csv_number(e.reference.cog_hz, "%.1f") : "") << ','
+            << (c ? csv_number(e.high_band_loss_db, "%.2f") : "") << ','
+            << (c ? csv_number(e.reference.cog_hz, "%.1f") : "") << ','
             << (d ? csv_number(e.degraded->cog_hz, "%.1f") : "") << ','
-            << (e.compared ? csv_number(e.shape_correlation, "%.3f") : "") << ','
-            << (e.compared ? csv_number(e.tonal_gain_db, "%.2f") : "") << ','
-            << (e.compared ? csv_number(e.pre_echo_db, "%.2f") : "") << ','
+            << (c ? csv_number(e.shape_correlation, "%.3f") : "") << ','
+            << (c ? csv_number(e.tonal_gain_db, "%.2f") : "") << ','
+            << (c ? csv_number(e.pre_echo_db, "%.2f") : "") << ','
             << (e.compared ? csv_number(e.bandwidth_hz, "%.0f") : "") << ',' << csv_field(e.why) << '\n';
     }
     return out.str();
@@ -158,10 +173,15 @@ std::string to_text(const AnalysisResult& r, int max_events) {
     std::ostringstream out;
     if (!r.reference.empty()) out << "reference  " << r.reference << "\n";
     if (!r.degraded.empty()) out << "degraded   " << r.degraded << "\n";
-    out << "alignment  delay " << format("%.2f ms", r.alignment.delay_ms) << ", gain "
-        << format("%+.2f dB", r.alignment.gain_db) << " (confidence " << format("%.2f", r.alignment.confidence)
-        << ", " << r.alignment.segments << (r.alignment.segments == 1 ? " segment)" : " segments)") << "\n";
-    out << "bandwidth  " << format("%.1f kHz", r.degraded_bandwidth_hz / 1000.0) << " carried by the degraded\n";
+    if (r.mode == "no-reference") {
+        out << "mode       no reference: judged against clean-speech norms\n";
+        out << "bandwidth  " << format("%.1f kHz", r.degraded_bandwidth_hz / 1000.0) << " (the signal's own)\n";
+    } else {
+        out << "alignment  delay " << format("%.2f ms", r.alignment.delay_ms) << ", gain "
+            << format("%+.2f dB", r.alignment.gain_db) << " (confidence " << format("%.2f", r.alignment.confidence)
+            << ", " << r.alignment.segments << (r.alignment.segments == 1 ? " segment)" : " segments)") << "\n";
+        out << "bandwidth  " << format("%.1f kHz", r.degraded_bandwidth_hz / 1000.0) << " carried by the degraded\n";
+    }
     int s_count = 0;
     for (const auto& e : r.events) s_count += e.cls == "s";
     out << "sibilants  " << s.sibilants << " (" << s_count << " /s/, " << (s.sibilants - s_count) << " /sh/)";

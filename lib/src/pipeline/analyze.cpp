@@ -1,15 +1,13 @@
 // analyze(): the full-reference pipeline of issue #3 as named stages:
-//   align (dsp/alignment) -> remove delay and gain -> STFT of both signals in
-//   lockstep (dsp/stft) -> sibilant detection on the reference
-//   (dsp/sibilant_detector) -> per-event comparison and scores as each event
-//   ends (dsp/sibilant_compare) -> summary.
-//
-// Everything after the alignment is one kernel (Kernel below) fed the
-// reference and the aligned degraded a chunk at a time, the way a live probe
-// (issue #4) will feed it. analyze() feeds it from two buffers;
-// analyze_files() streams both files twice (once into the aligner, once into
-// the kernel), so that an hour-long pair needs a few MB, not the 1.4 GB two
-// hours of float samples would take.
+//   align (dsp/alignment) -> remove delay and gain -> the kernel
+//   (pipeline/kernel: STFT, sibilant detection, per-event comparison and
+//   scores, summary), fed the reference and the aligned degraded a chunk at a
+//   time, the way the live probe (issue #4) feeds it. analyze() feeds it from
+//   two buffers; analyze_files() streams both files twice (once into the
+//   aligner, once into the kernel), so that an hour-long pair needs a few MB,
+//   not the 1.4 GB two hours of float samples would take.
+// analyze_no_reference(): the degraded alone into the kernel's no-reference
+// mode.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -17,40 +15,20 @@
 #include <vector>
 
 #include "dsp/alignment.hpp"
-#include "dsp/sibilant_compare.hpp"
-#include "dsp/sibilant_detector.hpp"
-#include "dsp/stft.hpp"
+#include "dsp/sample_ring.hpp"
+#include "pipeline/kernel.hpp"
 #include "sibilant/analyze.hpp"
 #include "sibilant/audio.hpp"
 #include "sibilant/error.hpp"
+#include "sibilant/probe.hpp"
 
 namespace sibilant {
 
+using pipeline::Kernel;
+using pipeline::KernelConfig;
+using pipeline::KernelMode;
+
 namespace {
-
-void validate(const AnalyzeOptions& o) {
-    auto check = [](double v, const char* name) {
-        if (!(v >= 0.0 && v <= 100.0))
-            throw Error(std::string("analyze: ") + name + " " + std::to_string(v) + " must be within 0..100");
-    };
-    check(o.lisp_flag_threshold, "lisp_flag_threshold");
-    check(o.smearing_flag_threshold, "smearing_flag_threshold");
-}
-
-// Whether reference samples [first, end) touch a gap between two segments
-// of the delay map: around a delay step (a jitter buffer) the aligner leaves
-// a guard zone whose samples have no reliable counterpart, and frames there
-// would compare unrelated audio. Before the first and after the last
-// segment the degraded simply has no samples (a delay of a few samples, or
-// a degraded that ends early): there it is silence, which is what a
-// listener gets, so events there are compared.
-bool in_guard_zone(const dsp::AlignmentResult& a, std::int64_t first, std::int64_t end) {
-    for (std::size_t i = 0; i + 1 < a.segments.size(); ++i) {
-        const std::int64_t gap_begin = a.segments[i].ref_end_sample, gap_end = a.segments[i + 1].ref_begin_sample;
-        if (first < gap_end && end > gap_begin) return true;
-    }
-    return false;
-}
 
 // Reference samples [first, first + out.size()) of the degraded mapped onto
 // the reference's timeline, gain removed: what dsp::remove_delay_and_gain()
@@ -69,138 +47,25 @@ void aligned_chunk(Degraded&& degraded, std::int64_t degraded_samples, const dsp
     }
 }
 
-// The last `capacity` samples of a stream, addressed by their index in it.
-class SampleRing {
-public:
-    explicit SampleRing(std::size_t capacity) : data_(capacity, 0.0f) {}
-    void push(std::span<const float> x) {
-        // In at most two contiguous copies (a modulo per sample costs more
-        // than the STFT's windowing).
-        const std::size_t size = data_.size();
-        if (x.size() > size) {
-            count_ += std::int64_t(x.size() - size);
-            x = x.last(size);
-        }
-        const auto at = static_cast<std::size_t>(count_ % std::int64_t(size));
-        const std::size_t first = std::min(x.size(), size - at);
-        std::copy_n(x.begin(), first, data_.begin() + std::ptrdiff_t(at));
-        std::copy(x.begin() + std::ptrdiff_t(first), x.end(), data_.begin());
-        count_ += std::int64_t(x.size());
-    }
-    std::int64_t count() const { return count_; }
-    std::int64_t oldest() const { return std::max<std::int64_t>(0, count_ - std::int64_t(data_.size())); }
-    float at(std::int64_t index) const { return data_[static_cast<std::size_t>(index % std::int64_t(data_.size()))]; }
-    void copy(std::int64_t first, std::span<float> out) const {
-        // As at() sample by sample, but in at most two contiguous runs: a
-        // modulo per sample cost more than the copy itself.
-        const std::size_t size = data_.size();
-        for (std::size_t done = 0; done < out.size();) {
-            const auto at = static_cast<std::size_t>((first + std::int64_t(done)) % std::int64_t(size));
-            const std::size_t run = std::min(out.size() - done, size - at);
-            std::copy_n(data_.begin() + std::ptrdiff_t(at), run, out.begin() + std::ptrdiff_t(done));
-            done += run;
-        }
-    }
+// Runs the kernel over a source of chunks and fills the result's events,
+// summary and bandwidth. next(chunk) pushes the next chunk into the kernel
+// and returns false at the end.
+template <class PushNext>
+void run_kernel(Kernel& kernel, AnalysisResult& result, PushNext&& next) {
+    SibilantEventResult event;
+    auto drain = [&] {
+        while (kernel.pop_event(event)) result.events.push_back(event);
+    };
+    while (next()) drain();
+    kernel.finish();
+    drain();
+    result.summary = kernel.summary();
+    result.degraded_bandwidth_hz = kernel.degraded_bandwidth_hz();
+}
 
-private:
-    std::vector<float> data_;
-    std::int64_t count_ = 0;
-};
-
-// Everything after the alignment. push() takes the next samples of the
-// reference and of the aligned degraded (same length, any chunking).
-class Kernel {
-public:
-    Kernel(const dsp::AlignmentResult& alignment, const AnalyzeOptions& options)
-        : alignment_(alignment),
-          options_(options),
-          reference_stft_(stft_config_),
-          degraded_stft_(stft_config_),
-          detector_(dsp::DetectorConfig{}, stft_config_),
-          comparer_(compare_config()),
-          // Events are reported at most ~0.12 s after their end and last at
-          // most 0.5 s: their middle cut lies within the last 0.7 s.
-          reference_samples_(std::size_t(2.0 * stft_config_.rate_hz)),
-          degraded_samples_(std::size_t(2.0 * stft_config_.rate_hz)),
-          reference_frame_(std::size_t(reference_stft_.bins())) {}
-
-    void push(std::span<const float> reference, std::span<const float> degraded) {
-        reference_samples_.push(reference);
-        degraded_samples_.push(degraded);
-        // Both signals in lockstep, at most one hop at a time: each pair of
-        // pushes completes at most one frame of each, with the same index.
-        const auto hop = static_cast<std::size_t>(stft_config_.hop_samples);
-        for (std::size_t pos = 0; pos < reference.size(); pos += hop) {
-            const std::size_t take = std::min(hop, reference.size() - pos);
-            reference_stft_.push(reference.subspan(pos, take), [&](const dsp::StftFrame& f) {
-                std::copy(f.power.begin(), f.power.end(), reference_frame_.begin());
-            });
-            degraded_stft_.push(degraded.subspan(pos, take), [&](const dsp::StftFrame& f) {
-                comparer_.push(reference_frame_, f.power);
-                detector_.push(dsp::StftFrame{f.index, f.centre_s, reference_frame_});
-                if (!detector_.events().empty()) take_events();
-            });
-        }
-    }
-
-    void finish(AnalysisResult& result) {
-        detector_.finish();
-        take_events();
-        result.degraded_bandwidth_hz = comparer_.bandwidth_hz();
-        result.summary = dsp::summarise(events_, options_);
-        result.events = std::move(events_);
-    }
-
-private:
-    dsp::ComparerConfig compare_config() const {
-        dsp::ComparerConfig c;
-        c.stft = stft_config_;
-        c.lisp_flag_threshold = options_.lisp_flag_threshold;
-        c.smearing_flag_threshold = options_.smearing_flag_threshold;
-        return c;
-    }
-
-    void take_events() {
-        const double rate_hz = stft_config_.rate_hz;
-        // The timing measures look 30 ms before the onset (pre-echo) and up
-        // to 50 ms around the event: those frames must be aligned too.
-        const auto margin = static_cast<std::int64_t>(std::lround(0.06 * rate_hz));
-        for (const dsp::SibilantEvent& e : detector_.events()) {
-            const auto first = static_cast<std::int64_t>(std::floor(e.start_s * rate_hz)) - margin;
-            const auto end = static_cast<std::int64_t>(std::ceil(e.end_s * rate_hz)) + margin;
-            if (in_guard_zone(alignment_, first, end)) {
-                SibilantEventResult r;
-                r.start_s = e.start_s;
-                r.end_s = e.end_s;
-                r.cls = dsp::to_string(e.cls);
-                r.compared = false;
-                r.why = "/" + r.cls +
-                        "/ not compared: it falls in the guard zone of a delay step, where the degraded has no "
-                        "reliable counterpart";
-                events_.push_back(std::move(r));
-                continue;
-            }
-            const dsp::SampleRange mid = dsp::middle_segment(e, compare_config(), reference_samples_.count());
-            reference_middle_.resize(static_cast<std::size_t>(mid.count));
-            degraded_middle_.resize(static_cast<std::size_t>(mid.count));
-            if (mid.first < reference_samples_.oldest()) throw Error("analyze: internal: middle cut left the sample ring");
-            reference_samples_.copy(mid.first, reference_middle_);
-            degraded_samples_.copy(mid.first, degraded_middle_);
-            events_.push_back(comparer_.compare(e, reference_middle_, degraded_middle_));
-        }
-        detector_.clear_events();
-    }
-
-    const dsp::AlignmentResult& alignment_;
-    AnalyzeOptions options_;
-    dsp::StftConfig stft_config_{};
-    dsp::Stft reference_stft_, degraded_stft_;
-    dsp::SibilantDetector detector_;
-    dsp::SibilantComparer comparer_;
-    SampleRing reference_samples_, degraded_samples_;
-    std::vector<float> reference_frame_, reference_middle_, degraded_middle_;
-    std::vector<SibilantEventResult> events_;
-};
+KernelConfig full_reference(const AnalyzeOptions& options) {
+    return KernelConfig{.mode = KernelMode::FullReference, .options = options};
+}
 
 // The result so far for an alignment: the report, or the verdict when the
 // reference has no speech, or an Error for every other failure.
@@ -228,38 +93,106 @@ float gain_scale(const dsp::AlignmentResult& a) { return static_cast<float>(std:
 
 constexpr std::size_t kBlock = 4800;  // 0.1 s: the chunk both drivers work in
 
+// Incremental alignment: a live probe fed both signals in step.
+// next(reference, degraded) fills both chunks (kBlock each) and returns how
+// many samples it put in each, 0 at the end; a signal that has ended gives
+// zeros, as the degraded does past its end in the whole-file analysis.
+template <class NextPair>
+void analyze_incremental(const AnalyzeOptions& options, AnalysisResult& result, NextPair&& next) {
+    Probe probe(ProbeConfig{.mode = ProbeMode::FullReference, .analysis = options});
+    std::vector<float> reference(kBlock), degraded(kBlock);
+    SibilantEventResult event;
+    for (std::size_t n; (n = next(std::span<float>(reference), std::span<float>(degraded))) > 0;) {
+        probe.push(std::span<const float>(reference.data(), n), std::span<const float>(degraded.data(), n));
+        while (probe.poll_event(event)) result.events.push_back(event);
+    }
+    probe.finish();
+    while (probe.poll_event(event)) result.events.push_back(event);
+    const ProbeStatus status = probe.status();
+    result.mode = "full-reference";
+    if (!status.aligned) {
+        if (std::string(status.alignment_status) == dsp::to_string(dsp::AlignmentStatus::ReferenceSilent)) {
+            result.summary.verdict = "no-sibilants";
+            return;
+        }
+        throw Error(std::string("analyze: cannot align the degraded with the reference (") + status.alignment_status +
+                    ")");
+    }
+    result.alignment.delay_ms = status.delay_ms;
+    result.alignment.gain_db = status.gain_db;
+    result.alignment.confidence = status.alignment_confidence;
+    result.alignment.segments = 1;
+    result.summary = probe.summary();
+    result.degraded_bandwidth_hz = status.degraded_bandwidth_hz;
+}
+
 }  // namespace
 
 AnalysisResult analyze(std::span<const float> reference_48k, std::span<const float> degraded_48k,
                        const AnalyzeOptions& options) {
-    validate(options);
+    pipeline::validate(options);
     AnalysisResult result;
+    if (options.alignment == AlignmentMode::Incremental) {
+        std::size_t pos = 0;
+        const std::size_t length = std::max(reference_48k.size(), degraded_48k.size());
+        analyze_incremental(options, result, [&](std::span<float> reference, std::span<float> degraded) {
+            const std::size_t n = std::min(reference.size(), length - pos);
+            auto fill = [&](std::span<const float> from, std::span<float> to) {
+                for (std::size_t i = 0; i < n; ++i) to[i] = pos + i < from.size() ? from[pos + i] : 0.0f;
+            };
+            fill(reference_48k, reference);
+            fill(degraded_48k, degraded);
+            pos += n;
+            return n;
+        });
+        return result;
+    }
     const dsp::AlignmentResult alignment = dsp::align(reference_48k, degraded_48k);
     if (!start_result(alignment, result)) return result;
 
     const float scale = gain_scale(alignment);
     const auto degraded_samples = static_cast<std::int64_t>(degraded_48k.size());
     auto degraded = [&](std::int64_t j) { return degraded_48k[static_cast<std::size_t>(j)]; };
-    Kernel kernel(alignment, options);
+    Kernel kernel(full_reference(options), &alignment);
     std::vector<float> chunk(kBlock);
-    for (std::size_t pos = 0; pos < reference_48k.size(); pos += kBlock) {
+    std::size_t pos = 0;
+    run_kernel(kernel, result, [&] {
+        if (pos >= reference_48k.size()) return false;
         const std::size_t take = std::min(kBlock, reference_48k.size() - pos);
         const std::span<float> aligned(chunk.data(), take);
         aligned_chunk(degraded, degraded_samples, alignment, scale, static_cast<std::int64_t>(pos), aligned);
         kernel.push(reference_48k.subspan(pos, take), aligned);
-    }
-    kernel.finish(result);
+        pos += take;
+        return true;
+    });
     return result;
 }
 
 AnalysisResult analyze_files(const std::string& reference_path, const std::string& degraded_path,
                              const AnalyzeOptions& options) {
-    validate(options);
+    pipeline::validate(options);
     const ReadOptions read{.channel = options.channel, .target_rate_hz = kInternalRateHz};
     AnalysisResult result;
     result.reference = reference_path;
     result.degraded = degraded_path;
     try {
+        if (options.alignment == AlignmentMode::Incremental) {
+            AudioFileReader ref(reference_path, read), deg(degraded_path, read);
+            analyze_incremental(options, result, [&](std::span<float> reference, std::span<float> degraded) {
+                // Reads until both chunks are full or both files have ended.
+                auto fill = [](AudioFileReader& file, std::span<float> to) {
+                    std::size_t got = 0;
+                    for (std::size_t n; got < to.size() && (n = file.read(to.subspan(got))) > 0;) got += n;
+                    return got;
+                };
+                const std::size_t a = fill(ref, reference), b = fill(deg, degraded);
+                const std::size_t n = std::max(a, b);
+                std::fill(reference.begin() + std::ptrdiff_t(a), reference.begin() + std::ptrdiff_t(n), 0.0f);
+                std::fill(degraded.begin() + std::ptrdiff_t(b), degraded.begin() + std::ptrdiff_t(n), 0.0f);
+                return n;
+            });
+            return result;
+        }
         // Pass 1: both files into the aligner, in step.
         dsp::Aligner aligner;
         std::int64_t reference_samples = 0, degraded_samples = 0;
@@ -296,7 +229,7 @@ AnalysisResult analyze_files(const std::string& reference_path, const std::strin
         // a ring as far as the delay map reaches (delays stay within
         // +-max_delay_s, 1 s), mapped onto the reference's timeline.
         AudioFileReader ref(reference_path, read), deg(degraded_path, read);
-        SampleRing degraded(std::size_t(4.0 * kInternalRateHz) + kBlock);
+        dsp::SampleRing degraded(std::size_t(4.0 * kInternalRateHz) + kBlock);
         std::vector<float> deg_block(kBlock), ref_block(kBlock), chunk(kBlock);
         auto degraded_at = [&](std::int64_t j) {
             while (degraded.count() <= j) {
@@ -308,20 +241,57 @@ AnalysisResult analyze_files(const std::string& reference_path, const std::strin
             return degraded.at(j);
         };
         const float scale = gain_scale(alignment);
-        Kernel kernel(alignment, options);
+        Kernel kernel(full_reference(options), &alignment);
         std::int64_t pos = 0;
-        for (std::size_t n; (n = ref.read(ref_block)) > 0; pos += std::int64_t(n)) {
+        run_kernel(kernel, result, [&] {
+            const std::size_t n = ref.read(ref_block);
+            if (n == 0) return false;
             const std::span<float> aligned(chunk.data(), n);
             aligned_chunk(degraded_at, degraded_samples, alignment, scale, pos, aligned);
             kernel.push(std::span<const float>(ref_block.data(), n), aligned);
-        }
+            pos += std::int64_t(n);
+            return true;
+        });
         if (pos != reference_samples) throw Error(reference_path + ": read " + std::to_string(pos) +
                                                   " samples the second time, " + std::to_string(reference_samples) +
                                                   " the first");
-        kernel.finish(result);
     } catch (const Error& e) {
         throw Error(reference_path + " vs " + degraded_path + ": " + e.what());
     }
+    return result;
+}
+
+AnalysisResult analyze_no_reference(std::span<const float> degraded_48k, const AnalyzeOptions& options) {
+    pipeline::validate(options);
+    AnalysisResult result;
+    result.mode = "no-reference";
+    Kernel kernel(KernelConfig{.mode = KernelMode::NoReference, .options = options});
+    std::size_t pos = 0;
+    run_kernel(kernel, result, [&] {
+        if (pos >= degraded_48k.size()) return false;
+        const std::size_t take = std::min(kBlock, degraded_48k.size() - pos);
+        kernel.push(degraded_48k.subspan(pos, take));
+        pos += take;
+        return true;
+    });
+    return result;
+}
+
+AnalysisResult analyze_file_no_reference(const std::string& degraded_path, const AnalyzeOptions& options) {
+    pipeline::validate(options);
+    AnalysisResult result;
+    result.mode = "no-reference";
+    result.degraded = degraded_path;
+    // Reader errors name the file.
+    AudioFileReader deg(degraded_path, ReadOptions{.channel = options.channel, .target_rate_hz = kInternalRateHz});
+    Kernel kernel(KernelConfig{.mode = KernelMode::NoReference, .options = options});
+    std::vector<float> block(kBlock);
+    run_kernel(kernel, result, [&] {
+        const std::size_t n = deg.read(block);
+        if (n == 0) return false;
+        kernel.push(std::span<const float>(block.data(), n));
+        return true;
+    });
     return result;
 }
 

@@ -1,0 +1,141 @@
+// A live quality probe: the analyzer of `sibilant analyze`, run as a stream
+// arrives, one probe per stream (issue #4). Push audio (or Opus packets) in
+// chunks of any size; each sibilant's event comes out as soon as the
+// sibilant has ended and been judged; the summary can be read at any time.
+//
+// Modes:
+//  - NoReference (the usual case in a server): only the processed stream.
+//    Sibilant-like events are found in it and judged against clean-speech
+//    norms (see analyze_no_reference()).
+//  - FullReference: the original and the processed stream, pushed in step
+//    (equal-length chunks). The probe aligns on what has arrived so far: it
+//    locks the delay and gain the aligner settles on first (normally after
+//    2-4 s of speech) and then analyses from the start of the stream (the
+//    last 8 s are kept while it waits). A whole-file analysis
+//    (sibilant::analyze) aligns on the whole file instead; analyze() with
+//    AnalyzeOptions::alignment = Incremental runs this probe and agrees with
+//    it exactly. Delay steps after the lock (a jitter buffer) are not
+//    followed: status() reports the aligner's current delay so a caller can
+//    see it move.
+//
+// Results depend only on the samples, not on how they were chunked: for any
+// chunking, the events and the summary equal those of the batch functions
+// (analyze_no_reference(), analyze() with Incremental alignment).
+//
+// Real time: after construction, push*() and finish() allocate nothing, take
+// no lock and throw nothing. poll_event() copies into the caller's object
+// (which allocates only if its strings are too small: reuse one object);
+// summary() allocates its verdict text. Memory per probe: measured by
+// bench/ (README: "Live probe").
+//
+// Latency: an event is ready at most about 120 ms (stream time) after its
+// sibilant ended (detector lookahead 100 ms + 10 ms gap + a hop + the STFT
+// frame); status().max_event_latency_s reports the worst seen.
+//
+// Thread safety: a probe is not shared between threads without the caller's
+// own locking; separate probes need no locking between them (the FFTW plans
+// they share are made at construction, under a lock, and only executed
+// afterwards). Many probes on one thread are fine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "sibilant/analyze.hpp"
+#include "sibilant/opus_packets.hpp"
+
+namespace sibilant {
+
+enum class ProbeMode { NoReference, FullReference };
+
+struct ProbeConfig {
+    ProbeMode mode = ProbeMode::NoReference;
+    /// Flag thresholds (as for analyze()); `channel` and `alignment` unused.
+    AnalyzeOptions analysis{};
+    /// Events held until poll_event() takes them; when full, the oldest is
+    /// overwritten (it still counts in the summary). [1, 65536].
+    int event_capacity = 64;
+    /// Opus packet input (push_packet()); decoded to 48 kHz mono.
+    OpusPacketDecoderConfig packets{};
+};
+
+/// Why a push was not taken. Pushing never throws.
+enum class ProbeStatusCode {
+    Ok = 0,
+    WrongMode,        ///< A reference push to a NoReference probe, or the reverse.
+    LengthMismatch,   ///< Reference and degraded chunks of different lengths.
+    Finished,         ///< Pushed after finish() (reset() starts a new stream).
+};
+const char* to_string(ProbeStatusCode code) noexcept;
+
+struct ProbeStatus {
+    std::int64_t samples = 0;            ///< Degraded samples taken (48 kHz).
+    std::int64_t analysed_samples = 0;   ///< Of those, through the analysis so far.
+    std::int64_t events = 0;             ///< Events judged so far.
+    std::int64_t overwritten_events = 0; ///< Events lost from a full queue (still summarised).
+    double max_event_latency_s = 0.0;    ///< Worst sibilant-end-to-event delay seen (stream time).
+    double degraded_bandwidth_hz = 0.0;  ///< As in AnalysisResult.
+    // FullReference only.
+    bool aligned = false;                ///< The delay is locked; analysis runs.
+    double delay_ms = 0.0;               ///< Locked delay (degraded lags reference when positive).
+    double gain_db = 0.0;                ///< Locked gain.
+    double current_delay_ms = 0.0;       ///< The aligner's latest estimate (moves on a delay step).
+    double alignment_confidence = 0.0;   ///< The aligner's, at the lock (0..1).
+    /// The aligner's state ("pending", "aligned", "no common content", ...);
+    /// a static string. Empty in NoReference mode.
+    const char* alignment_status = "";
+    std::int64_t skipped_samples = 0;    ///< Reference samples that left the 8 s store before the lock.
+};
+
+class Probe {
+public:
+    /// All allocation happens here. Throws Error for an invalid config.
+    explicit Probe(const ProbeConfig& config = {});
+    ~Probe();
+    Probe(Probe&&) noexcept;
+    Probe& operator=(Probe&&) noexcept;
+
+    /// NoReference: the next degraded samples, mono 48 kHz (floats nominally
+    /// in [-1, 1]; int16 full scale 32768).
+    ProbeStatusCode push(std::span<const float> degraded_48k) noexcept;
+    ProbeStatusCode push(std::span<const std::int16_t> degraded_48k) noexcept;
+    /// FullReference: the next samples of both streams, equal lengths.
+    ProbeStatusCode push(std::span<const float> reference_48k, std::span<const float> degraded_48k) noexcept;
+    ProbeStatusCode push(std::span<const std::int16_t> reference_48k,
+                         std::span<const std::int16_t> degraded_48k) noexcept;
+    /// NoReference: one Opus packet with its RTP sequence number (16-bit,
+    /// wraps). Missing packets are concealed (in-band FEC when the next packet
+    /// has it, else PLC), late/duplicate/malformed ones counted and skipped;
+    /// the TOC timeline is in timeline(). Returns what the decoder did.
+    PacketOutcome push_packet(std::uint16_t sequence, std::span<const std::uint8_t> packet) noexcept;
+    /// End of the stream: judges what is still pending. Further pushes are
+    /// refused until reset().
+    void finish() noexcept;
+    /// Clears the signal state, events, summary, timeline and packet state;
+    /// keeps the config. Allocates as construction does: call it between
+    /// streams, not on the real-time path.
+    void reset();
+
+    /// Takes the oldest event not yet taken into `out`; false when none.
+    bool poll_event(SibilantEventResult& out);
+    /// The oldest event not yet taken, without a copy (null when none); valid
+    /// until the next push, finish, drop_event() or reset(). No allocation.
+    const SibilantEventResult* peek_event() const noexcept;
+    void drop_event() noexcept;
+    std::size_t pending_events() const noexcept;
+    /// Summary of every event so far (the same contract as analyze()).
+    AnalysisSummary summary() const;
+    ProbeStatus status() const noexcept;
+    /// Opus input only: TOC changes (mode, bandwidth, frame size) and stats.
+    std::span<const TocChange> timeline() const noexcept;
+    const OpusPacketStats& packet_stats() const noexcept;
+    const ProbeConfig& config() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sibilant

@@ -1,0 +1,61 @@
+// The last `capacity` samples of a stream, addressed by their index in it.
+// Allocates only at construction.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace sibilant::dsp {
+
+class SampleRing {
+public:
+    explicit SampleRing(std::size_t capacity) : data_(std::max<std::size_t>(capacity, 1), 0.0f) {}
+
+    void push(std::span<const float> x) noexcept {
+        // In at most two contiguous copies (a modulo per sample costs more
+        // than the STFT's windowing).
+        const std::size_t size = data_.size();
+        if (x.size() > size) {
+            count_ += std::int64_t(x.size() - size);
+            x = x.last(size);
+        }
+        const auto at = static_cast<std::size_t>(count_ % std::int64_t(size));
+        const std::size_t first = std::min(x.size(), size - at);
+        std::copy_n(x.begin(), first, data_.begin() + std::ptrdiff_t(at));
+        std::copy(x.begin() + std::ptrdiff_t(first), x.end(), data_.begin());
+        count_ += std::int64_t(x.size());
+    }
+    /// Samples pushed so far.
+    std::int64_t count() const noexcept { return count_; }
+    /// Index of the oldest sample still held.
+    std::int64_t oldest() const noexcept { return std::max<std::int64_t>(0, count_ - std::int64_t(data_.size())); }
+    std::size_t capacity() const noexcept { return data_.size(); }
+    /// Sample `index`, which must lie in [oldest(), count()).
+    float at(std::int64_t index) const noexcept {
+        return data_[static_cast<std::size_t>(index % std::int64_t(data_.size()))];
+    }
+    /// Samples [first, first + out.size()), all within [oldest(), count()).
+    void copy(std::int64_t first, std::span<float> out) const noexcept {
+        // As at() sample by sample, but in at most two contiguous runs.
+        const std::size_t size = data_.size();
+        for (std::size_t done = 0; done < out.size();) {
+            const auto at = static_cast<std::size_t>((first + std::int64_t(done)) % std::int64_t(size));
+            const std::size_t run = std::min(out.size() - done, size - at);
+            std::copy_n(data_.begin() + std::ptrdiff_t(at), run, out.begin() + std::ptrdiff_t(done));
+            done += run;
+        }
+    }
+    void clear() noexcept {
+        std::fill(data_.begin(), data_.end(), 0.0f);
+        count_ = 0;
+    }
+
+private:
+    std::vector<float> data_;
+    std::int64_t count_ = 0;
+};
+
+}  // namespace sibilant::dsp

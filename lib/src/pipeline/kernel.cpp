@@ -1,0 +1,300 @@
+#include "pipeline/kernel.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "dsp/blind_judge.hpp"
+#include "dsp/sample_ring.hpp"
+#include "dsp/sibilant_compare.hpp"
+#include "dsp/sibilant_detector.hpp"
+#include "dsp/stft.hpp"
+#include "dsp/summary.hpp"
+#include "sibilant/error.hpp"
+
+namespace sibilant::pipeline {
+
+namespace {
+
+// Whether reference samples [first, end) touch a gap between two segments
+// of the delay map: around a delay step (a jitter buffer) the aligner leaves
+// a guard zone whose samples have no reliable counterpart, and frames there
+// would compare unrelated audio. Before the first and after the last
+// segment the degraded simply has no samples (a delay of a few samples, or
+// a degraded that ends early): there it is silence, which is what a
+// listener gets, so events there are compared.
+bool in_guard_zone(const dsp::AlignmentResult* a, std::int64_t first, std::int64_t end) {
+    if (a == nullptr) return false;
+    for (std::size_t i = 0; i + 1 < a->segments.size(); ++i) {
+        const std::int64_t gap_begin = a->segments[i].ref_end_sample, gap_end = a->segments[i + 1].ref_begin_sample;
+        if (first < gap_end && end > gap_begin) return true;
+    }
+    return false;
+}
+
+dsp::ComparerConfig compare_config(const KernelConfig& c, const dsp::StftConfig& stft) {
+    dsp::ComparerConfig cc;
+    cc.stft = stft;
+    // Frames an event needs: itself (at most max_event_s, 0.5 s), 50 ms
+    // either side, and the detector's reporting delay (lookahead + gap + a
+    // hop): 1 s, the comparer's minimum, covers them.
+    cc.history_s = 1.0;
+    cc.lisp_flag_threshold = c.options.lisp_flag_threshold;
+    cc.smearing_flag_threshold = c.options.smearing_flag_threshold;
+    return cc;
+}
+
+}  // namespace
+
+void validate(const AnalyzeOptions& o) {
+    auto check = [](double v, const char* name) {
+        if (!(v >= 0.0 && v <= 100.0))
+            throw Error(std::string("analyze: ") + name + " " + std::to_string(v) + " must be within 0..100");
+    };
+    check(o.lisp_flag_threshold, "lisp_flag_threshold");
+    check(o.smearing_flag_threshold, "smearing_flag_threshold");
+}
+
+struct Kernel::Impl {
+    KernelConfig config;
+    const dsp::AlignmentResult* guard_zones;
+    dsp::StftConfig stft_config{};
+    dsp::DetectorConfig detector_config{};
+    dsp::ComparerConfig comparer_config;
+    dsp::Stft reference_stft, degraded_stft;
+    dsp::SibilantDetector detector;
+    dsp::SibilantComparer comparer;
+    // Samples for the events' middle cuts. An event is reported at most
+    // lookahead + gap + a hop after its end and lasts at most max_event_s,
+    // so its middle lies within the last max_event_s / 2 + that delay + half
+    // the cut; twice that is kept.
+    dsp::SampleRing reference_samples, degraded_samples;
+    std::vector<float> reference_frame, reference_middle, degraded_middle;
+    std::vector<double> long_reference, long_degraded;  // blind bandwidth scratch
+    std::vector<SibilantEventResult> ring;  // finished events, oldest at ring_first
+    std::size_t ring_first = 0, ring_count = 0;
+    std::int64_t overwritten = 0, judged = 0;
+    dsp::SummaryAccumulator totals;
+    double max_latency_s = 0.0;
+    std::int64_t samples = 0;  // pushed so far (either mode)
+
+    Impl(const KernelConfig& c, const dsp::AlignmentResult* zones)
+        : config(c),
+          guard_zones(zones),
+          comparer_config(compare_config(c, stft_config)),
+          reference_stft(stft_config),
+          degraded_stft(stft_config),
+          detector(detector_config, stft_config),
+          comparer(comparer_config),
+          reference_samples(ring_samples()),
+          degraded_samples(c.mode == KernelMode::FullReference ? ring_samples() : 1),
+          reference_frame(std::size_t(reference_stft.bins())),
+          reference_middle(middle_samples()),
+          degraded_middle(middle_samples()),
+          long_reference(std::size_t(reference_stft.bins())),
+          long_degraded(std::size_t(reference_stft.bins())),
+          ring(std::size_t(c.event_capacity)),
+          totals(c.options) {
+        for (auto& e : ring) e.why.reserve(dsp::kWhyCapacity);
+    }
+
+    std::size_t ring_samples() const {
+        const double span_s = detector_config.max_event_s / 2 + detector_config.lookahead_s +
+                              detector_config.max_gap_s + comparer_config.middle_s + 0.05;
+        return std::size_t(std::ceil(2.0 * span_s * stft_config.rate_hz));
+    }
+    std::size_t middle_samples() const { return std::size_t(std::lround(comparer_config.middle_s * stft_config.rate_hz)); }
+    bool blind() const { return config.mode == KernelMode::NoReference; }
+
+    // Samples of one hop at most, ending on an absolute hop boundary.
+    std::size_t next_take(std::size_t remaining) const {
+        const auto hop = std::int64_t(stft_config.hop_samples);
+        return std::min<std::size_t>(remaining, std::size_t(hop - samples % hop));
+    }
+
+    void push_hop(std::span<const float> reference, std::span<const float> degraded) {
+        reference_samples.push(reference);
+        if (!blind()) degraded_samples.push(degraded);
+        samples += std::int64_t(reference.size());
+        if (blind()) {
+            reference_stft.push(reference, [&](const dsp::StftFrame& f) {
+                comparer.push(f.power, f.power);
+                detector.push(f);
+            });
+        } else {
+            reference_stft.push(reference, [&](const dsp::StftFrame& f) {
+                std::copy(f.power.begin(), f.power.end(), reference_frame.begin());
+            });
+            degraded_stft.push(degraded, [&](const dsp::StftFrame& f) {
+                comparer.push(reference_frame, f.power);
+                detector.push(dsp::StftFrame{f.index, f.centre_s, reference_frame});
+            });
+        }
+        if (!detector.events().empty()) take_events();
+    }
+
+    SibilantEventResult& next_slot() {
+        if (ring_count == ring.size()) {  // full: the oldest gives way
+            ring_first = (ring_first + 1) % ring.size();
+            --ring_count;
+            ++overwritten;
+        }
+        return ring[(ring_first + ring_count++) % ring.size()];
+    }
+
+    void take_events() {
+        const double rate_hz = stft_config.rate_hz;
+        const double now_s = double(samples) / rate_hz;
+        // The timing measures look 30 ms before the onset (pre-echo) and up
+        // to 50 ms around the event: those frames must be aligned too.
+        const auto margin = static_cast<std::int64_t>(std::lround(0.06 * rate_hz));
+        for (const dsp::SibilantEvent& e : detector.events()) {
+            max_latency_s = std::max(max_latency_s, now_s - e.end_s);
+            SibilantEventResult& r = next_slot();
+            const auto first = static_cast<std::int64_t>(std::floor(e.start_s * rate_hz)) - margin;
+            const auto end = static_cast<std::int64_t>(std::ceil(e.end_s * rate_hz)) + margin;
+            const dsp::SampleRange mid = dsp::middle_segment(e, comparer_config, reference_samples.count());
+            if (in_guard_zone(guard_zones, first, end)) {
+                not_compared(e, r, "it falls in the guard zone of a delay step, where the degraded has no reliable "
+                                   "counterpart");
+            } else if (mid.count != std::int64_t(reference_middle.size()) || mid.first < reference_samples.oldest()) {
+                // Cannot happen within the detector's limits (events of 50 ms
+                // to 0.5 s, reported soon after); said rather than assumed.
+                not_compared(e, r, "its middle is not available");
+            } else if (blind()) {
+                reference_samples.copy(mid.first, reference_middle);
+                comparer.compare(e, reference_middle, reference_middle, r);
+                judge_blind(r);
+            } else {
+                reference_samples.copy(mid.first, reference_middle);
+                degraded_samples.copy(mid.first, degraded_middle);
+                comparer.compare(e, reference_middle, degraded_middle, r);
+            }
+            totals.add(r);
+            ++judged;
+        }
+        detector.clear_events();
+    }
+
+    void not_compared(const dsp::SibilantEvent& e, SibilantEventResult& r, const char* reason) {
+        std::string why = std::move(r.why);
+        r = SibilantEventResult{};
+        r.start_s = e.start_s;
+        r.end_s = e.end_s;
+        r.cls = dsp::to_string(e.cls);
+        r.compared = false;
+        why.clear();
+        why.push_back('/');
+        why.append(r.cls);
+        why.append("/ not compared: ");
+        why.append(reason);
+        r.why = std::move(why);
+    }
+
+    // The comparer measured the degraded against itself: its measures are
+    // the event's own, and the comparison figures mean nothing. Judge them
+    // against clean speech instead.
+    void judge_blind(SibilantEventResult& r) {
+        r.degraded = r.reference;
+        r.reference = SibilantMeasures{};
+        r.high_band_loss_db = 0.0;
+        r.carried_loss_db = 0.0;
+        r.low_band_change_db = 0.0;
+        r.gap_s = 0.0;
+        r.pre_echo_db = 0.0;
+        r.pre_echo_added_db = -99.0;
+        r.tonal_gain_db = 0.0;
+        r.shape_correlation = 1.0;
+        r.bandwidth_hz = own_bandwidth();
+        dsp::score_event_blind(r, dsp::clean_speech_norms(), r.bandwidth_hz, config.options.lisp_flag_threshold,
+                               config.options.smearing_flag_threshold);
+    }
+
+    double own_bandwidth() {
+        comparer.long_term_power(long_reference, long_degraded);
+        return dsp::own_bandwidth_hz(long_reference, stft_config.rate_hz / stft_config.fft_size);
+    }
+};
+
+Kernel::Kernel(const KernelConfig& config, const dsp::AlignmentResult* guard_zones) {
+    validate(config.options);
+    if (config.event_capacity < 1 || config.event_capacity > 65536)
+        throw Error("analyze: event_capacity " + std::to_string(config.event_capacity) + " must be within 1..65536");
+    impl_ = std::make_unique<Impl>(config, guard_zones);
+}
+Kernel::~Kernel() = default;
+
+void Kernel::push(std::span<const float> reference, std::span<const float> aligned_degraded) noexcept {
+    Impl& s = *impl_;
+    const std::size_t n = std::min(reference.size(), aligned_degraded.size());
+    for (std::size_t pos = 0; pos < n;) {
+        const std::size_t take = s.next_take(n - pos);
+        s.push_hop(reference.subspan(pos, take), aligned_degraded.subspan(pos, take));
+        pos += take;
+    }
+}
+
+void Kernel::push(std::span<const float> degraded) noexcept {
+    Impl& s = *impl_;
+    for (std::size_t pos = 0; pos < degraded.size();) {
+        const std::size_t take = s.next_take(degraded.size() - pos);
+        s.push_hop(degraded.subspan(pos, take), {});
+        pos += take;
+    }
+}
+
+void Kernel::finish() noexcept {
+    Impl& s = *impl_;
+    s.detector.finish();
+    s.take_events();
+}
+
+void Kernel::reset() {
+    // Rebuilt from the config: simpler than a reset in every stage, and
+    // reset is not on the real-time path (a new stream).
+    impl_ = std::make_unique<Impl>(impl_->config, impl_->guard_zones);
+}
+
+bool Kernel::pop_event(SibilantEventResult& out) {
+    const SibilantEventResult* e = front_event();
+    if (e == nullptr) return false;
+    // A copy assignment reuses out's string buffers when they are large
+    // enough: a caller that polls into the same object allocates once.
+    out = *e;
+    drop_event();
+    return true;
+}
+
+const SibilantEventResult* Kernel::front_event() const noexcept {
+    return impl_->ring_count == 0 ? nullptr : &impl_->ring[impl_->ring_first];
+}
+
+void Kernel::drop_event() noexcept {
+    Impl& s = *impl_;
+    if (s.ring_count == 0) return;
+    s.ring_first = (s.ring_first + 1) % s.ring.size();
+    --s.ring_count;
+}
+
+std::size_t Kernel::pending_events() const noexcept { return impl_->ring_count; }
+std::int64_t Kernel::overwritten_events() const noexcept { return impl_->overwritten; }
+std::int64_t Kernel::events_judged() const noexcept { return impl_->judged; }
+AnalysisSummary Kernel::summary() const {
+    AnalysisSummary summary = impl_->totals.summary();
+    if (impl_->blind()) {
+        // Speech present: the detector's speech level (the loud frames) above
+        // -70 dBFS, the aligner's floor for speech activity. A channel too
+        // narrow for any /s/ is a lisp even where no sibilant was found.
+        const bool speech_present = impl_->detector.speech_level_db() > -70.0;
+        dsp::apply_blind_summary_rule(summary, impl_->own_bandwidth(), speech_present);
+    }
+    return summary;
+}
+std::int64_t Kernel::samples() const noexcept { return impl_->samples; }
+double Kernel::max_event_latency_s() const noexcept { return impl_->max_latency_s; }
+
+double Kernel::degraded_bandwidth_hz() const noexcept {
+    return impl_->blind() ? impl_->own_bandwidth() : impl_->comparer.bandwidth_hz();
+}
+
+}  // namespace sibilant::pipeline
