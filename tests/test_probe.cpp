@@ -360,3 +360,21 @@ TEST(Probe, OpusPacketsInGiveTheAnalysisOfTheDecodedStreamAndATimeline) {
 
 }  // namespace
 }  // namespace sibilant
+
+namespace sibilant {
+namespace {
+
+// The no-reference summary rule runs in the kernel: narrowband speech is a
+// lisp even when it leaves nothing sibilant-like to find; silence is not.
+TEST(Probe, NoReferenceNarrowbandSpeechIsLispAndSilenceIsNot) {
+    for (const char* name : {"demo", "sh_positions"}) {
+        const AnalysisResult r = analyze_no_reference(opus(speech(name), 6000));
+        EXPECT_NE(r.summary.verdict.find("lisp"), std::string::npos) << name << ": " << r.summary.verdict;
+        EXPECT_LT(r.degraded_bandwidth_hz, 5000.0) << name;
+    }
+    const std::vector<float> silence(48000 * 3, 0.0f);
+    EXPECT_EQ(analyze_no_reference(silence).summary.verdict, "no-sibilants");
+}
+
+}  // namespace
+}  // namespace sibilant

@@ -76,6 +76,10 @@ struct Kernel::Impl {
     std::int64_t overwritten = 0, judged = 0;
     dsp::SummaryAccumulator totals;
     double max_latency_s = 0.0;
+    // The detector's speech level (its loud frames), the highest it has been:
+    // whether the stream held speech at all (its own level is reset at the
+    // end of a stream, and forgets after about 30 s).
+    double loudest_speech_db = -1e300;
     std::int64_t samples = 0;  // pushed so far (either mode)
 
     Impl(const KernelConfig& c, const dsp::AlignmentResult* zones)
@@ -131,6 +135,7 @@ struct Kernel::Impl {
             });
         }
         if (!detector.events().empty()) take_events();
+        loudest_speech_db = std::max(loudest_speech_db, detector.speech_level_db());
     }
 
     SibilantEventResult& next_slot() {
@@ -285,7 +290,7 @@ AnalysisSummary Kernel::summary() const {
         // Speech present: the detector's speech level (the loud frames) above
         // -70 dBFS, the aligner's floor for speech activity. A channel too
         // narrow for any /s/ is a lisp even where no sibilant was found.
-        const bool speech_present = impl_->detector.speech_level_db() > -70.0;
+        const bool speech_present = impl_->loudest_speech_db > -70.0;
         dsp::apply_blind_summary_rule(summary, impl_->own_bandwidth(), speech_present);
     }
     return summary;
