@@ -264,7 +264,7 @@ struct SibilantComparer::Impl {
         capacity = static_cast<std::int64_t>(std::ceil(c.history_s / hop_s));
         const auto ring = static_cast<std::size_t>(capacity) * static_cast<std::size_t>(bins);
         reference_ring.assign(ring, 0.0f);
-        degraded_ring.assign(ring, 0.0f);
+        if (!c.one_signal) degraded_ring.assign(ring, 0.0f);
         reference_long.assign(static_cast<std::size_t>(bins), 0.0);
         degraded_long.assign(static_cast<std::size_t>(bins), 0.0);
         reference_block.assign(static_cast<std::size_t>(bins), 0.0f);
@@ -328,6 +328,9 @@ struct SibilantComparer::Impl {
         block_fill = 0;
     }
 
+    // One signal (no reference): its frames are in reference_ring only.
+    const std::vector<float>& degraded_frames() const { return config.one_signal ? reference_ring : degraded_ring; }
+
     std::span<const float> frame(const std::vector<float>& ring, std::int64_t k) const {
         const auto slot = static_cast<std::size_t>(k % capacity) * static_cast<std::size_t>(bins);
         return {ring.data() + slot, static_cast<std::size_t>(bins)};
@@ -386,7 +389,7 @@ void SibilantComparer::push(std::span<const float> reference_power, std::span<co
     const auto slot = static_cast<std::size_t>(s.frames % s.capacity) * static_cast<std::size_t>(s.bins);
     const auto n = static_cast<std::size_t>(s.bins);
     std::copy_n(reference_power.data(), n, s.reference_ring.data() + slot);
-    std::copy_n(degraded_power.data(), n, s.degraded_ring.data() + slot);
+    if (!s.config.one_signal) std::copy_n(degraded_power.data(), n, s.degraded_ring.data() + slot);
     float* rb = s.reference_block.data();
     float* db = s.degraded_block.data();
     for (std::size_t k = 0; k < n; ++k) {
@@ -439,7 +442,7 @@ void SibilantComparer::compare(const SibilantEvent& event, std::span<const float
     std::fill(s.degraded_mean.begin(), s.degraded_mean.end(), 0.0);
     for (std::int64_t k = k_first; k <= k_last; ++k) {
         const auto ref = s.frame(s.reference_ring, k);
-        const auto deg = s.frame(s.degraded_ring, k);
+        const auto deg = s.frame(s.degraded_frames(), k);
         for (int b = 0; b < s.bins; ++b) {
             s.reference_mean[static_cast<std::size_t>(b)] += ref[static_cast<std::size_t>(b)];
             s.degraded_mean[static_cast<std::size_t>(b)] += deg[static_cast<std::size_t>(b)];
@@ -520,7 +523,7 @@ void SibilantComparer::compare(const SibilantEvent& event, std::span<const float
         const int n = shared.size();
         for (std::int64_t k = k_first; k <= k_last; ++k) {
             const auto ref = s.frame(s.reference_ring, k);
-            const auto deg = s.frame(s.degraded_ring, k);
+            const auto deg = s.frame(s.degraded_frames(), k);
             float mx = 0.0f, my = 0.0f;
             for (int i = 0; i < n; ++i) {
                 const auto b = static_cast<std::size_t>(shared.first + i);
@@ -563,7 +566,7 @@ void SibilantComparer::compare(const SibilantEvent& event, std::span<const float
     if (shared_defined) {
         const std::int64_t w0 = std::max(oldest, k_first - kAround), w1 = std::min(newest, k_last + kAround);
         s.levels(s.reference_ring, shared, w0, w1, s.level_reference);
-        s.levels(s.degraded_ring, shared, w0, w1, s.level_degraded);
+        s.levels(s.degraded_frames(), shared, w0, w1, s.level_degraded);
         const double hop_ms = s.hop_s * 1000.0;
         auto level = [&](const std::vector<double>& l, std::int64_t k) { return l[static_cast<std::size_t>(k - w0)]; };
         auto onset = [&](const std::vector<double>& l) {
@@ -603,7 +606,7 @@ void SibilantComparer::compare(const SibilantEvent& event, std::span<const float
         int pre_n = 0;
         for (std::int64_t k = std::max(oldest, k_first - kPreFrames); k < k_first; ++k, ++pre_n) {
             pre_ref += band_sum(s.frame(s.reference_ring, k), shared);
-            pre_deg += band_sum(s.frame(s.degraded_ring, k), shared);
+            pre_deg += band_sum(s.frame(s.degraded_frames(), k), shared);
         }
         if (pre_n > 0) {
             r.pre_echo_db = to_db(pre_deg) - to_db(pre_ref);
@@ -630,7 +633,7 @@ void SibilantComparer::compare(const SibilantEvent& event, std::span<const float
         std::int64_t run = 0, longest = 0;
         for (std::int64_t k = k_first; k <= k_last; ++k) {
             const double loss = to_db(band_sum(s.frame(s.reference_ring, k), carried)) -
-                                to_db(band_sum(s.frame(s.degraded_ring, k), carried));
+                                to_db(band_sum(s.frame(s.degraded_frames(), k), carried));
             run = loss >= 20.0 ? run + 1 : 0;
             longest = std::max(longest, run);
         }

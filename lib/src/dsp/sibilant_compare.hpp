@@ -94,6 +94,8 @@ struct ComparerConfig {
     double middle_s = 0.040;
     double lisp_flag_threshold = 50.0;
     double smearing_flag_threshold = 50.0;
+    /// No reference: push() gets the same spectrum twice; it is kept once.
+    bool one_signal = false;
 };
 
 /// Samples [first, first + count) of the event's centred middle cut, clamped

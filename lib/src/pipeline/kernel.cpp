@@ -39,6 +39,7 @@ dsp::ComparerConfig compare_config(const KernelConfig& c, const dsp::StftConfig&
     // either side, and the detector's reporting delay (lookahead + gap + a
     // hop): 1 s, the comparer's minimum, covers them.
     cc.history_s = 1.0;
+    cc.one_signal = c.mode == KernelMode::NoReference;
     cc.lisp_flag_threshold = c.options.lisp_flag_threshold;
     cc.smearing_flag_threshold = c.options.smearing_flag_threshold;
     return cc;
