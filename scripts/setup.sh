@@ -15,6 +15,7 @@ packages=(
   libopus-dev libsndfile1-dev libsoxr-dev libfftw3-dev libeigen3-dev
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

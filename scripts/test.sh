@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up, build and run the whole test suite: the Release build, then the same
 # suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
-# Set SIBILANT_SKIP_SANITIZERS=1 to run only the Release build.
+# Then the libFuzzer target of the live probe's packet input, for a fixed
+# number of runs (scripts/fuzz.sh, clang). Set SIBILANT_SKIP_SANITIZERS=1 to
+# run only the Release build, SIBILANT_SKIP_FUZZ=1 to skip the fuzzer.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${SIBILANT_JOBS:-$(nproc)}"
@@ -16,4 +18,9 @@ if [[ "${SIBILANT_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer) =="
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$here/build-asan" --output-on-failure -j "$jobs"
+fi
+
+if [[ "${SIBILANT_SKIP_FUZZ:-0}" != 1 ]]; then
+  echo "== fuzz (libFuzzer, fixed runs and seed) =="
+  JOBS="$jobs" "$here/scripts/fuzz.sh"
 fi
