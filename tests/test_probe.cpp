@@ -54,13 +54,15 @@ struct Streamed {
     ProbeStatus status;
 };
 
-Streamed stream_no_reference(std::span<const float> x, const std::vector<std::size_t>& chunks) {
-    Probe probe;
+// Pushes chunk after chunk with push(first, count), polling after each, then
+// finishes: the events and summary a live caller would see.
+template <class Push>
+Streamed stream(Probe& probe, const std::vector<std::size_t>& chunks, Push&& push) {
     Streamed out;
     SibilantEventResult e;
     std::size_t pos = 0;
     for (std::size_t n : chunks) {
-        EXPECT_EQ(probe.push(x.subspan(pos, n)), ProbeStatusCode::Ok);
+        EXPECT_EQ(push(pos, n), ProbeStatusCode::Ok);
         pos += n;
         while (probe.poll_event(e)) out.events.push_back(e);
     }
@@ -71,22 +73,17 @@ Streamed stream_no_reference(std::span<const float> x, const std::vector<std::si
     return out;
 }
 
+Streamed stream_no_reference(std::span<const float> x, const std::vector<std::size_t>& chunks) {
+    Probe probe;
+    return stream(probe, chunks, [&](std::size_t pos, std::size_t n) { return probe.push(x.subspan(pos, n)); });
+}
+
 Streamed stream_with_reference(std::span<const float> ref, std::span<const float> deg,
                                const std::vector<std::size_t>& chunks) {
     Probe probe(ProbeConfig{.mode = ProbeMode::FullReference});
-    Streamed out;
-    SibilantEventResult e;
-    std::size_t pos = 0;
-    for (std::size_t n : chunks) {
-        EXPECT_EQ(probe.push(ref.subspan(pos, n), deg.subspan(pos, n)), ProbeStatusCode::Ok);
-        pos += n;
-        while (probe.poll_event(e)) out.events.push_back(e);
-    }
-    probe.finish();
-    while (probe.poll_event(e)) out.events.push_back(e);
-    out.summary = probe.summary();
-    out.status = probe.status();
-    return out;
+    return stream(probe, chunks, [&](std::size_t pos, std::size_t n) {
+        return probe.push(ref.subspan(pos, n), deg.subspan(pos, n));
+    });
 }
 
 void expect_same_events(const std::vector<SibilantEventResult>& a, const std::vector<SibilantEventResult>& b,

@@ -33,6 +33,7 @@
 #include <string>
 #include <utility>
 
+#include "dsp/opus_lbrr.hpp"
 #include "sibilant/error.hpp"
 
 namespace sibilant {
@@ -154,19 +155,13 @@ inline opus_int16 to_int16(float x) {
     return static_cast<opus_int16>(static_cast<int>(v + (v < 0.0f ? -0.5f : 0.5f)));
 }
 
-// Whether a SILK or Hybrid packet carries LBRR (in-band FEC) data for the
-// previous packet. The LBRR flag is coded with probability 1/2 right after
-// the per-frame VAD flags, at the very start of the range coder, so it can be
-// read as a bit of the first frame's first byte (libopus 1.4 does the same in
-// opus_packet_has_lbrr). Mono packets only: the channel encodes mono.
+// Whether a packet carries LBRR (in-band FEC) data for the previous packet.
 bool packet_has_lbrr(const std::uint8_t* data, int len, const TocInfo& toc) {
     if (len < 2 || toc.mode == CodecMode::Celt) return false;
     const unsigned char* frames[48];
     opus_int16 sizes[48];
     const int count = opus_packet_parse(data, len, nullptr, frames, sizes, nullptr);
-    if (count <= 0 || sizes[0] <= 0) return false;
-    const int silk_frames = toc.frame_ms > 20.0 ? static_cast<int>(toc.frame_ms / 20.0) : 1;
-    return ((frames[0][0] >> (7 - silk_frames)) & 1) != 0;
+    return count > 0 && dsp::has_lbrr(toc, frames[0], sizes[0]);
 }
 
 }  // namespace

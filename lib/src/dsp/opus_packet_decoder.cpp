@@ -26,6 +26,7 @@
 #include <system_error>
 #include <vector>
 
+#include "dsp/opus_lbrr.hpp"
 #include "sibilant/error.hpp"
 
 namespace sibilant {
@@ -64,21 +65,6 @@ std::string toc_text(const TocInfo& toc) {
 bool same_toc(const TocInfo& a, const TocInfo& b) {
     return a.mode == b.mode && a.bandwidth == b.bandwidth && a.frame_ms == b.frame_ms &&
            a.frames_per_packet == b.frames_per_packet && a.stereo == b.stereo;
-}
-
-// Whether a SILK or Hybrid packet carries LBRR (in-band FEC) data. The LBRR
-// flags follow the per-frame VAD flags at the very start of the range coder,
-// each with probability 1/2, so they are plain bits of the first frame's
-// first byte; for stereo the side channel's flags follow the mid channel's.
-// This is libopus 1.5's opus_packet_has_lbrr (1.3.1 has none);
-// opus_channel.cpp has a mono-only copy.
-bool has_lbrr(const TocInfo& toc, const unsigned char* first_frame, int first_frame_bytes) {
-    if (toc.mode == CodecMode::Celt || first_frame_bytes <= 0) return false;
-    const int silk_frames = toc.frame_ms > 20.0 ? static_cast<int>(toc.frame_ms / 20.0) : 1;
-    const int byte = first_frame[0];
-    bool lbrr = ((byte >> (7 - silk_frames)) & 1) != 0;
-    if (toc.stereo) lbrr = lbrr || ((byte >> (6 - 2 * silk_frames)) & 1) != 0;
-    return lbrr;
 }
 
 // What push() needs to know about a packet that passed the checks.
@@ -231,7 +217,7 @@ struct OpusPacketDecoder::Impl {
         out.bytes = bytes;
         out.frames = total;
         out.frame_frames = per_frame;
-        out.lbrr = has_lbrr(out.toc, frames[0], sizes[0]);
+        out.lbrr = dsp::has_lbrr(out.toc, frames[0], sizes[0]);
         return true;
     }
 
