@@ -56,7 +56,7 @@ static int run(sibilant_probe* probe, int with_reference, int* events) {
     int flagged = 0;
     *events = 0;
     for (int pos = 0; pos < N;) {
-        int n = 1 + (pos * 7919) % 1500;
+        int n = 1 + (int)(((long long)pos * 7919) % 1500);
         if (n > N - pos) n = N - pos;
         const int rc = with_reference ? sibilant_probe_push_float_ref(probe, reference + pos, degraded + pos, (size_t)n)
                                       : sibilant_probe_push_float(probe, degraded + pos, (size_t)n);
