@@ -14,6 +14,7 @@ packages=(
   cmake g++ make pkg-config git
   libopus-dev libsndfile1-dev libsoxr-dev libfftw3-dev libeigen3-dev
   libcli11-dev nlohmann-json3-dev
+  libpng-dev chromium
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
 )

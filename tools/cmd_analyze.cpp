@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "progress_bar.hpp"
 #include "sibilant/analyze.hpp"
 #include "sibilant/batch.hpp"
 #include "sibilant/error.hpp"
@@ -88,53 +89,6 @@ void run_single(const AnalyzeArgs& args) {
     else if (!args.quiet) std::cout << to_text(result, args.max_events);
 }
 
-std::string format_duration(double seconds) {
-    const long total = static_cast<long>(seconds + 0.5);
-    char text[32];
-    if (total >= 3600) std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
-    else std::snprintf(text, sizeof text, "%ld:%02ld", total / 60, total % 60);
-    return text;
-}
-
-// A one-line progress bar on stderr, redrawn in place. Only used on a
-// terminal: in a log file the carriage returns would be noise.
-class ProgressBar {
-public:
-    void draw(const BatchProgress& p) {
-        last_ = p;
-        constexpr int kWidth = 30;
-        const int filled = p.total ? static_cast<int>(kWidth * p.done / p.total) : kWidth;
-        std::string bar(static_cast<std::size_t>(filled), '#');
-        bar.resize(kWidth, '.');
-        std::string rate = "-- pairs/s", eta = "ETA --";
-        if (p.done > 0 && p.elapsed_s > 0) {
-            const double pairs_per_s = static_cast<double>(p.done) / p.elapsed_s;
-            char text[32];
-            std::snprintf(text, sizeof text, "%.2f pairs/s", pairs_per_s);
-            rate = text;
-            eta = "ETA " + format_duration(static_cast<double>(p.total - p.done) / pairs_per_s);
-        }
-        if (p.done == p.total) eta = "took " + format_duration(p.elapsed_s);
-        std::string failed = p.failed ? "  " + std::to_string(p.failed) + " failed" : "";
-        std::fprintf(stderr, "\r\033[K[%s] %zu/%zu  %s  %s%s", bar.c_str(), p.done, p.total, rate.c_str(),
-                     eta.c_str(), failed.c_str());
-        if (p.done == p.total) std::fputc('\n', stderr);
-        std::fflush(stderr);
-        shown_ = p.done != p.total;
-    }
-    // Removes the bar so that another line can be printed; redraw() puts it back.
-    void clear() {
-        if (shown_) std::fputs("\r\033[K", stderr);
-    }
-    void redraw() {
-        if (shown_) draw(last_);
-    }
-
-private:
-    BatchProgress last_;
-    bool shown_ = false;
-};
-
 void run_batch_mode(const AnalyzeArgs& args) {
     std::vector<FilePair> pairs;
     if (!args.pairs_path.empty()) {
@@ -168,7 +122,7 @@ void run_batch_mode(const AnalyzeArgs& args) {
     }
 
     const bool show_progress = !args.quiet && isatty(STDERR_FILENO);
-    ProgressBar bar;
+    ProgressBar bar("pairs");
     BatchOptions batch;
     batch.threads = args.jobs;
     if (show_progress) batch.on_progress = [&bar](const BatchProgress& p) { bar.draw(p); };

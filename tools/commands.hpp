@@ -8,5 +8,9 @@ namespace sibilant::cli {
 
 void add_simulate_command(CLI::App& app);
 void add_analyze_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace sibilant::cli

@@ -15,6 +15,10 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     sibilant::cli::add_simulate_command(app);
     sibilant::cli::add_analyze_command(app);
+    sibilant::cli::add_sweep_command(app);
+    sibilant::cli::add_merge_command(app);
+    sibilant::cli::add_compare_command(app);
+    sibilant::cli::add_report_command(app);
 
     try {
         app.parse(argc, argv);

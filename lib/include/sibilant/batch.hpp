@@ -90,6 +90,10 @@ struct DirectoryPairs {
     std::vector<std::string> unmatched_degraded;
 };
 
+/// True for a file name (not a path) with one of the audio extensions below
+/// (case-insensitive) that is not hidden (does not start with '.').
+bool is_audio_file_name(const std::string& name);
+
 /// Pairs the audio files of two folders by file name (not recursive). Audio
 /// files are recognised by extension, case-insensitively: .wav .flac .ogg .oga
 /// .opus .mp3 .aif .aiff .aifc .au .snd .caf .w64 .rf64; other files (logs,

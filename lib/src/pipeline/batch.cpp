@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/csv.hpp"
 #include "sibilant/error.hpp"
 
 namespace sibilant {
@@ -130,58 +131,9 @@ std::vector<BatchResult> run_batch(const std::vector<BatchJob>& jobs, const Batc
 
 namespace {
 
-std::string trim(const std::string& s) {
-    const char* blanks = " \t\r\n\f\v";
-    const std::size_t first = s.find_first_not_of(blanks);
-    if (first == std::string::npos) return "";
-    return s.substr(first, s.find_last_not_of(blanks) - first + 1);
-}
-
 std::string lower(std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
-}
-
-// Splits one CSV line into fields (RFC 4180 quoting, no line breaks inside
-// quotes). Unquoted fields are trimmed, quoted ones kept as written.
-std::vector<std::string> split_csv_line(const std::string& line, const std::string& where) {
-    std::vector<std::string> fields;
-    std::size_t pos = 0;
-    while (true) {
-        std::string field;
-        // Skip blanks before a field so that `a, "b"` is two fields.
-        while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) ++pos;
-        if (pos < line.size() && line[pos] == '"') {
-            ++pos;
-            bool closed = false;
-            while (pos < line.size()) {
-                if (line[pos] == '"') {
-                    if (pos + 1 < line.size() && line[pos + 1] == '"') {
-                        field += '"';
-                        pos += 2;
-                        continue;
-                    }
-                    closed = true;
-                    ++pos;
-                    break;
-                }
-                field += line[pos++];
-            }
-            if (!closed) throw Error(where + ": unterminated quote");
-            while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) ++pos;
-            if (pos < line.size() && line[pos] != ',')
-                throw Error(where + ": unexpected text after a quoted field");
-        } else {
-            const std::size_t comma = line.find(',', pos);
-            const std::size_t end = comma == std::string::npos ? line.size() : comma;
-            field = trim(line.substr(pos, end - pos));
-            pos = end;
-        }
-        fields.push_back(std::move(field));
-        if (pos >= line.size()) break;
-        ++pos;  // the comma
-    }
-    return fields;
 }
 
 std::string resolve_beside(const fs::path& folder, const std::string& path) {
@@ -193,28 +145,22 @@ std::string resolve_beside(const fs::path& folder, const std::string& path) {
 }  // namespace
 
 std::vector<FilePair> read_pair_list(const std::string& csv_path) {
-    std::error_code ec;
-    if (!fs::exists(csv_path, ec)) throw Error(csv_path + ": no such file");
-    if (fs::is_directory(csv_path, ec)) throw Error(csv_path + ": is a folder, not a CSV file");
-    std::ifstream in(csv_path, std::ios::binary);
-    if (!in) throw Error(csv_path + ": cannot open for reading");
-
+    std::ifstream in = open_csv_file(csv_path);
     const fs::path folder = fs::path(csv_path).parent_path();
     std::vector<FilePair> pairs;
     std::size_t reference_column = 0, degraded_column = 0, needed_columns = 0;
     bool have_header = false;
+    CsvRecordReader reader(in);
     std::string line;
-    for (std::size_t line_number = 1; std::getline(in, line); ++line_number) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
-        if (trim(line).empty()) continue;
-        const std::string where = csv_path + ": line " + std::to_string(line_number);
+    while (reader.next(line)) {
+        if (csv_trim(line).empty()) continue;
+        const std::string where = csv_path + ": line " + std::to_string(reader.line());
         const std::vector<std::string> fields = split_csv_line(line, where);
 
         if (!have_header) {
             bool found_reference = false, found_degraded = false;
             for (std::size_t c = 0; c < fields.size(); ++c) {
-                const std::string name = lower(trim(fields[c]));
+                const std::string name = lower(csv_trim(fields[c]));
                 if (name == "reference" && !found_reference) {
                     reference_column = c;
                     found_reference = true;
@@ -248,14 +194,14 @@ std::vector<FilePair> read_pair_list(const std::string& csv_path) {
     return pairs;
 }
 
-namespace {
-
 bool is_audio_file_name(const std::string& name) {
     static const std::set<std::string> extensions = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif",
                                                      ".aiff", ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64"};
     if (name.empty() || name[0] == '.') return false;
     return extensions.count(lower(fs::path(name).extension().string())) != 0;
 }
+
+namespace {
 
 // Audio file names (not paths) directly inside `dir`, sorted.
 std::set<std::string> audio_files_in(const std::string& dir, const char* role) {
