@@ -8,6 +8,8 @@
 #include "sibilant/error.hpp"
 #include "sibilant/loss.hpp"
 
+#include "dsp/stable_random.hpp"
+
 namespace sibilant {
 
 namespace {
@@ -74,12 +76,10 @@ LossModel::LossModel(const LossModelConfig& config, std::uint64_t seed) : config
 }
 
 double LossModel::uniform() noexcept {
-    // splitmix64: every seed, including 0, gives a full-period sequence.
+    // splitmix64 (dsp/stable_random.hpp): every seed, including 0, gives a
+    // full-period sequence.
+    const std::uint64_t z = splitmix64(rng_state_);
     rng_state_ += 0x9E3779B97F4A7C15ULL;
-    std::uint64_t z = rng_state_;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
     return static_cast<double>(z >> 11) * 0x1.0p-53;
 }
 

@@ -1,5 +1,6 @@
-// Reading CSV (RFC 4180 quoting), shared by the batch pair list and the sweep
-// results reader so that both accept the same files.
+// CSV (RFC 4180 quoting): reading, shared by the batch pair list and the
+// sweep results reader so that both accept the same files, and the one field
+// writer of the analysis and sweep tables.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +10,10 @@
 #include <vector>
 
 namespace sibilant {
+
+/// One field for writing (RFC 4180): quoted when it holds a comma, a quote or
+/// a line break, quotes doubled.
+std::string csv_field(const std::string& text);
 
 /// Opens a CSV file for reading. Throws Error naming `path` when it does not
 /// exist, is a folder or cannot be opened.

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/csv.hpp"
 #include "sibilant/analyze.hpp"
 
 namespace sibilant {
@@ -91,17 +92,6 @@ std::string format(const char* fmt, double a) {
     char buf[64];
     std::snprintf(buf, sizeof buf, fmt, a);
     return buf;
-}
-
-// RFC 4180 field: quoted when it holds a comma, quote or line break.
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char ch : s) {
-        if (ch == '"') out += '"';
-        out += ch;
-    }
-    return out + "\"";
 }
 
 std::string csv_number(double value, const char* fmt) { return std::isfinite(value) ? format(fmt, value) : ""; }

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dsp/stable_random.hpp"
 #include "io/csv.hpp"
 #include "sibilant/error.hpp"
 
@@ -193,36 +194,6 @@ std::vector<SweepRow> read_sweep_results(const std::string& csv_or_folder) {
 // --- statistics --------------------------------------------------------------------
 
 namespace {
-
-// The same generator as the packet-loss models (see dsp/loss_model.cpp):
-// fixed arithmetic, so the same numbers on every platform.
-class SplitMix64 {
-public:
-    explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next() {
-        state_ += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t z = state_;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31);
-    }
-    // An index in [0, n), n <= 2^32. Not std::uniform_int_distribution: its
-    // algorithm differs between standard libraries.
-    std::size_t index(std::size_t n) { return static_cast<std::size_t>(((next() >> 32) * n) >> 32); }
-
-private:
-    std::uint64_t state_;
-};
-
-// 64-bit FNV-1a: gives each statistic its own random stream, tied to its name.
-std::uint64_t fnv1a64(const std::string& text) {
-    std::uint64_t hash = 0xCBF29CE484222325ULL;
-    for (unsigned char c : text) {
-        hash ^= c;
-        hash *= 0x100000001B3ULL;
-    }
-    return hash;
-}
 
 // Quantile q of sorted values, linear interpolation between order
 // statistics (R's type 7).

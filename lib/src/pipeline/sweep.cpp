@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/csv.hpp"
-#include "pipeline/stable_hash.hpp"
+#include "dsp/stable_random.hpp"
 #include "sibilant/analyze.hpp"
 #include "sibilant/audio.hpp"
 #include "sibilant/error.hpp"
@@ -54,17 +54,6 @@ std::string number_text(double value) {
 }
 
 const char* bool_text(bool value) { return value ? "true" : "false"; }
-
-// RFC 4180: quoted when it holds a comma, a quote or a line end.
-std::string csv_field(const std::string& text) {
-    if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-    std::string out = "\"";
-    for (char c : text) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + '"';
-}
 
 // Rows must stay one line each (resume reads them line by line).
 std::string one_line(std::string text) {
