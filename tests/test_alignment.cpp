@@ -285,6 +285,26 @@ TEST(Alignment, InsertionGivesTwoSegmentsCorpusOpus6k) {
 }
 
 // With the delay map applied, the degraded lines up with the reference sample for sample.
+// A step that only the file's last window shows is never confirmed by a
+// later window: that window is taken for an outlier (under packet loss a
+// short last window can peak weakly elsewhere), and the file is aligned at
+// the delay of the rest. A step with a window after it still counts (above).
+TEST(Alignment, AStepOnlyTheLastWindowShowsIsAnOutlier) {
+    const std::vector<float> x = varied_speech(2.8, 11);
+    const std::size_t last_window = std::size_t(2.0 * kRate);
+    std::vector<float> y(x.begin(), x.begin() + std::ptrdiff_t(last_window));
+    y.insert(y.end(), std::size_t(ms_to_samples(17)), 0.0f);  // a 17 ms step inside the last 0.8 s
+    y.insert(y.end(), x.begin() + std::ptrdiff_t(last_window), x.end());
+    y.resize(x.size());
+    const AlignmentResult r = align(x, y);
+    ASSERT_EQ(r.status, AlignmentStatus::Aligned) << r.reason;
+    ASSERT_EQ(r.segments.size(), 1u);
+    EXPECT_LE(std::llabs(r.delay_samples), 1);
+    EXPECT_EQ(r.segments[0].ref_end_sample, std::int64_t(x.size()));
+    ASSERT_EQ(r.windows.size(), 2u);
+    EXPECT_NEAR(double(r.windows[1].delay_samples), double(ms_to_samples(17)), 2.0);  // seen, then set aside
+}
+
 TEST(Alignment, RemoveDelayAndGainRestoresTheReference) {
     const std::vector<float> x = varied_speech(12.0, 8);
     const std::size_t half = x.size() / 2;

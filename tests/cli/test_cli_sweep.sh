@@ -99,6 +99,17 @@ expect_exit "merge, another sweep" 1 "not shards of one sweep" "seed (5 vs 2)" -
 expect_exit "merge, no folders" 2 "SHARD_DIR" -- merge --out "$work/m5"
 
 # --- a failing file -------------------------------------------------------------------
+# A corpus of symbolic links to files elsewhere keeps the links' names (and
+# so their seeds): files are named relative to the corpus, links not resolved.
+mkdir -p "$work/linked"
+ln -s "$(cd "$testdata/speech" && pwd)/s_clusters.flac" "$work/linked/take1.flac"
+if "$sibilant" sweep -q --profiles "$profiles" --corpus "$work/linked/" --out "$work/linked-out"; then
+  if cut -d, -f2 "$work/linked-out/results.csv" | tail -n +2 | sort -u | grep -qx "take1.flac"; then pass
+  else fail "symlinked corpus: file column is $(cut -d, -f2 "$work/linked-out/results.csv" | sed -n 2p)"; fi
+else
+  fail "symlinked corpus: sweep failed"
+fi
+
 mkdir -p "$work/bad-corpus"
 cp "$testdata/speech/s_clusters.flac" "$work/bad-corpus/"
 echo "not audio" >"$work/bad-corpus/broken.wav"

@@ -75,7 +75,8 @@
 //  - A window's delay is known only once the degraded has arrived up to
 //    max_delay_s past that window's end: latency about window_s + max_delay_s.
 //  - A step or drift is seen only after it happens: a step is confirmed by the
-//    first window after it that correlates at the new delay, and only then is
+//    first window after it that correlates at the new delay (one that only
+//    the file's last window shows is taken for an outlier window, not a step), and only then is
 //    its change point located (retrospectively, up to one window back); a
 //    creeping delay needs two windows. Delays of reference samples before
 //    final_until_sample() will not change; later ones may still be split by a

@@ -371,6 +371,8 @@ std::vector<std::string> list_sweep_corpus(const std::string& corpus_dir) {
     if (!fs::exists(corpus_dir, ec)) throw Error("corpus " + corpus_dir + ": no such folder");
     if (!fs::is_directory(corpus_dir, ec)) throw Error("corpus " + corpus_dir + ": not a folder");
     std::vector<std::string> files;
+    fs::path base = fs::path(corpus_dir).lexically_normal();
+    if (!base.has_filename()) base = base.parent_path();  // "corpus/" -> "corpus"
     fs::recursive_directory_iterator it(corpus_dir, ec), end;
     if (ec) throw Error("corpus " + corpus_dir + ": cannot list: " + ec.message());
     for (; it != end; it.increment(ec)) {
@@ -381,7 +383,9 @@ std::vector<std::string> list_sweep_corpus(const std::string& corpus_dir) {
             continue;
         }
         if (!is_audio_file_name(name) || !it->is_regular_file(ec)) continue;
-        const std::string relative = fs::relative(it->path(), corpus_dir, ec).generic_string();
+        // Lexically, not fs::relative(): that resolves symbolic links, and a
+        // corpus of links to files elsewhere must keep the links' names.
+        const std::string relative = it->path().lexically_normal().lexically_relative(base).generic_string();
         if (has_control_char(relative))
             throw Error("corpus " + corpus_dir + ": file name with a control character (line break, tab): " +
                         one_line(relative));
