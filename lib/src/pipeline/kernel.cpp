@@ -198,20 +198,18 @@ struct Kernel::Impl {
     }
 
     // The comparer measured the degraded against itself: its measures are
-    // the event's own, and the comparison figures mean nothing. Judge them
-    // against clean speech instead.
+    // the event's own, and its comparison figures mean nothing. Start from a
+    // fresh result (no comparison made) with those measures, and judge them
+    // against clean speech instead. Moves only: the why keeps its buffer.
     void judge_blind(SibilantEventResult& r) {
-        r.degraded = r.reference;
-        r.reference = SibilantMeasures{};
-        r.high_band_loss_db = 0.0;
-        r.carried_loss_db = 0.0;
-        r.low_band_change_db = 0.0;
-        r.gap_s = 0.0;
-        r.pre_echo_db = 0.0;
-        r.pre_echo_added_db = -99.0;
-        r.tonal_gain_db = 0.0;
-        r.shape_correlation = 1.0;
-        r.bandwidth_hz = own_bandwidth();
+        SibilantEventResult own;
+        own.start_s = r.start_s;
+        own.end_s = r.end_s;
+        own.cls = r.cls;
+        own.degraded = r.reference;
+        own.why = std::move(r.why);
+        own.bandwidth_hz = own_bandwidth();
+        r = std::move(own);
         dsp::score_event_blind(r, dsp::clean_speech_norms(), r.bandwidth_hz, config.options.lisp_flag_threshold,
                                config.options.smearing_flag_threshold);
     }

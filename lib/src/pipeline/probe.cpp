@@ -98,16 +98,11 @@ struct Probe::Impl {
             degraded_store.push(d);
             samples += std::int64_t(take);
             pos += take;
-            if (!locked) {
-                aligner->push_reference(r);
-                aligner->push_degraded(d);
-                if (aligner->settled()) lock();
-            } else {
-                // The aligner keeps running for status(): its current delay
-                // shows a step the locked analysis does not follow.
-                aligner->push_reference(r);
-                aligner->push_degraded(d);
-            }
+            // After the lock the aligner keeps running for status(): its
+            // current delay shows a step the locked analysis does not follow.
+            aligner->push_reference(r);
+            aligner->push_degraded(d);
+            if (!locked && aligner->settled()) lock();
             if (locked) advance(false);
         }
     }
