@@ -17,6 +17,10 @@ packages=(
   libpng-dev chromium
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
+  libcpp-httplib-dev libpcap-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  ffmpeg prometheus tcpdump tshark curl
 )
 
 missing=()

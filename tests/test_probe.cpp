@@ -227,6 +227,32 @@ TEST(Probe, PushAllocatesNothingAfterCreation) {
 // by design: two sibilants of different class in one stretch of noise
 // ("six scientists") are split only when the stretch has ended, so the first
 // waits for the second as well (at most its length more).
+// A service reads every stream's summary on its publishing tick: into a
+// reserved verdict it must equal summary() and allocate nothing, at every
+// verdict a probe can reach (no sibilants yet, then lisp+... at 6 kbps).
+TEST(Probe, SummaryIntoAReservedVerdictEqualsSummaryAndAllocatesNothing) {
+    const auto deg = opus(speech("demo"), 6000);
+    Probe probe;
+    AnalysisSummary into;
+    into.verdict.reserve(32);  // probe.hpp: 32 characters suffice
+    std::size_t allocations = 0;
+    const std::size_t step = deg.size() / 8;
+    for (std::size_t pos = 0; pos < deg.size(); pos += step) {
+        probe.push(std::span<const float>(deg).subspan(pos, std::min(step, deg.size() - pos)));
+        allocations += test::allocations_during([&] { probe.summary(into); });
+        const AnalysisSummary expected = probe.summary();
+        EXPECT_EQ(into.verdict, expected.verdict);
+        EXPECT_EQ(into.sibilants, expected.sibilants);
+        EXPECT_EQ(into.lisp_index, expected.lisp_index);
+        EXPECT_EQ(into.smearing_index, expected.smearing_index);
+    }
+    probe.finish();
+    allocations += test::allocations_during([&] { probe.summary(into); });
+    EXPECT_EQ(into.verdict, probe.summary().verdict);
+    EXPECT_NE(into.verdict.find("lisp"), std::string::npos);  // 6 kbps is narrowband
+    EXPECT_EQ(allocations, 0u);
+}
+
 TEST(Probe, EventsAreReadyWithin150msOfTheSibilantsEnd) {
     double worst_single_s = 0.0, worst_split_s = 0.0;
     for (const char* name : {"demo", "s_clusters", "sh_positions", "z_voiced", "zh_medial"}) {

@@ -8,6 +8,8 @@
 #include <random>
 #include <stdexcept>
 
+#include <opus/opus.h>
+
 namespace sibilant::test {
 
 namespace fs = std::filesystem;
@@ -116,6 +118,58 @@ double rms(const std::vector<float>& x) {
 std::vector<std::uint8_t> read_bytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::vector<std::uint8_t>> opus_packets(const std::vector<float>& signal_48k, int bitrate_bps) {
+    constexpr int kFrame = 960;
+    int err = 0;
+    OpusEncoder* enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
+    if (err != OPUS_OK) throw std::runtime_error("opus_encoder_create failed");
+    opus_encoder_ctl(enc, OPUS_SET_BITRATE(bitrate_bps));
+    std::vector<std::vector<std::uint8_t>> packets;
+    std::vector<float> frame(kFrame);
+    std::uint8_t buffer[1500];
+    for (std::size_t pos = 0; pos < signal_48k.size(); pos += kFrame) {
+        std::fill(frame.begin(), frame.end(), 0.0f);
+        const std::size_t n = std::min<std::size_t>(kFrame, signal_48k.size() - pos);
+        std::copy_n(signal_48k.begin() + static_cast<std::ptrdiff_t>(pos), n, frame.begin());
+        const int bytes = opus_encode_float(enc, frame.data(), kFrame, buffer, sizeof buffer);
+        if (bytes < 0) {
+            opus_encoder_destroy(enc);
+            throw std::runtime_error("opus_encode_float failed");
+        }
+        packets.emplace_back(buffer, buffer + bytes);
+    }
+    opus_encoder_destroy(enc);
+    return packets;
+}
+
+std::vector<std::uint8_t> rtp_packet(const RtpFields& f, const std::vector<std::uint8_t>& payload) {
+    std::vector<std::uint8_t> p;
+    const bool extension = f.extension_words >= 0;
+    p.push_back(std::uint8_t(0x80 | (f.padding_bytes > 0 ? 0x20 : 0) | (extension ? 0x10 : 0) | f.csrc_count));
+    p.push_back(std::uint8_t((f.marker ? 0x80 : 0) | f.payload_type));
+    auto put16 = [&](std::uint32_t v) {
+        p.push_back(std::uint8_t(v >> 8));
+        p.push_back(std::uint8_t(v));
+    };
+    auto put32 = [&](std::uint32_t v) {
+        put16(v >> 16);
+        put16(v & 0xffff);
+    };
+    put16(f.sequence);
+    put32(f.timestamp);
+    put32(f.ssrc);
+    for (int i = 0; i < f.csrc_count; ++i) put32(0xc0000000u + std::uint32_t(i));
+    if (extension) {
+        put16(0xBEDE);
+        put16(std::uint32_t(f.extension_words));
+        for (int i = 0; i < f.extension_words; ++i) put32(0xa5a5a5a5u);
+    }
+    p.insert(p.end(), payload.begin(), payload.end());
+    for (int i = 1; i < f.padding_bytes; ++i) p.push_back(0);
+    if (f.padding_bytes > 0) p.push_back(std::uint8_t(f.padding_bytes));
+    return p;
 }
 
 }  // namespace sibilant::test

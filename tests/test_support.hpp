@@ -69,6 +69,25 @@ void expect_error(F&& f, std::initializer_list<const char*> parts) {
 double rms(const std::vector<float>& x);
 /// Reads a whole file as raw bytes.
 std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path);
+/// Opus packets of a 48 kHz mono signal (libopus, VOIP, 20 ms frames, the
+/// last frame zero-padded): what an RTP sender would put in its payloads.
+std::vector<std::vector<std::uint8_t>> opus_packets(const std::vector<float>& signal_48k, int bitrate_bps);
+
+/// An RTP packet (RFC 3550): version 2, the given header fields, optional
+/// CSRCs, a header extension of `extension_words` 32-bit words and
+/// `padding_bytes` of padding (0: none).
+struct RtpFields {
+    int payload_type = 111;
+    std::uint16_t sequence = 0;
+    std::uint32_t timestamp = 0;
+    std::uint32_t ssrc = 0x11223344;
+    bool marker = false;
+    int csrc_count = 0;
+    int extension_words = -1;  ///< -1: no extension; 0..: extension with that many words.
+    int padding_bytes = 0;
+};
+std::vector<std::uint8_t> rtp_packet(const RtpFields& fields, const std::vector<std::uint8_t>& payload);
+
 /// operator new calls that `work` makes on the calling thread (the counting
 /// global operator new lives in test_stft.cpp).
 std::size_t allocations_during(const std::function<void()>& work);

@@ -109,7 +109,10 @@ public:
     /// wraps). Missing packets are concealed (in-band FEC when the next packet
     /// has it, else PLC), late/duplicate/malformed ones counted and skipped;
     /// the TOC timeline is in timeline(). Returns what the decoder did.
-    PacketOutcome push_packet(std::uint16_t sequence, std::span<const std::uint8_t> packet) noexcept;
+    /// `tap`, when set, also sees every block of decoded or concealed PCM
+    /// (48 kHz mono) before the analysis does, e.g. to save the audio.
+    PacketOutcome push_packet(std::uint16_t sequence, std::span<const std::uint8_t> packet,
+                              PcmSink tap = {}) noexcept;
     /// End of the stream: judges what is still pending. Further pushes are
     /// refused until reset().
     void finish() noexcept;
@@ -127,6 +130,10 @@ public:
     std::size_t pending_events() const noexcept;
     /// Summary of every event so far (the same contract as analyze()).
     AnalysisSummary summary() const;
+    /// The same into `out`, for the real-time path: no allocation when
+    /// out.verdict already has a capacity of at least 32 characters
+    /// (reserve it once and reuse the object).
+    void summary(AnalysisSummary& out) const;
     ProbeStatus status() const noexcept;
     /// Opus input only: TOC changes (mode, bandwidth, frame size) and stats.
     std::span<const TocChange> timeline() const noexcept;

@@ -371,7 +371,11 @@ void apply_blind_summary_rule(AnalysisSummary& s, double signal_bandwidth_hz, bo
         if (s.verdict.find("lisp") == std::string::npos) {
             const bool keep = !s.verdict.empty() && s.verdict != "clean" && s.verdict != "no-sibilants" &&
                               s.verdict != "not-compared";
-            s.verdict = keep ? "lisp+" + s.verdict : std::string("lisp");
+            // In place, so that a reserved verdict is not reallocated.
+            if (keep)
+                s.verdict.insert(0, "lisp+");
+            else
+                s.verdict.assign("lisp");
         }
     }
 }

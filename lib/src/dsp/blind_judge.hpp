@@ -147,7 +147,7 @@ void score_event_blind(SibilantEventResult& r, const SibilantNorms& norms, doubl
 /// Applies the blind summary rule (see the file comment) to a summary made
 /// by dsp::summarise() / SummaryAccumulator from blind events. speech_present:
 /// the signal holds speech at all (without it: "no-sibilants", no scores).
-/// Allocates only the verdict text.
+/// Edits the verdict in place (no allocation within dsp::kVerdictCapacity).
 void apply_blind_summary_rule(AnalysisSummary& summary, double signal_bandwidth_hz, bool speech_present,
                               const SibilantNorms& norms = clean_speech_norms());
 

@@ -45,6 +45,13 @@ void SummaryAccumulator::add(const SibilantEventResult& e) noexcept {
 
 AnalysisSummary SummaryAccumulator::summary() const {
     AnalysisSummary s;
+    summary(s);
+    return s;
+}
+
+void SummaryAccumulator::summary(AnalysisSummary& s) const {
+    s.lisp_index = 0.0;
+    s.smearing_index = 0.0;
     s.sibilants = sibilants_;
     s.flagged = flagged_;
     s.compared = compared_;
@@ -52,26 +59,26 @@ AnalysisSummary SummaryAccumulator::summary() const {
     s.lisp_flagged = lisp_flagged_;
     s.smearing_flagged = smearing_flagged_;
     if (s.sibilants == 0) {
-        s.verdict = "no-sibilants";
-        return s;
+        s.verdict.assign("no-sibilants");
+        return;
     }
     if (s.compared == 0) {
-        s.verdict = "not-compared";
-        return s;
+        s.verdict.assign("not-compared");
+        return;
     }
     s.lisp_index = lisp_sum_ / weight_s_;
     s.smearing_index = smearing_sum_ / weight_s_;
     constexpr double kVerdictShare = 0.10;
-    std::string verdict;
+    // Built in place: a live probe reads its summary into a reserved string.
+    s.verdict.clear();
     auto add_word = [&](const char* word) {
-        if (!verdict.empty()) verdict += '+';
-        verdict += word;
+        if (!s.verdict.empty()) s.verdict.push_back('+');
+        s.verdict.append(word);
     };
     if (s.lisp_flagged >= kVerdictShare * s.compared) add_word("lisp");
     if (s.smearing_flagged >= kVerdictShare * s.compared) add_word("smearing");
     if (s.dropouts > 0) add_word("dropouts");
-    s.verdict = verdict.empty() ? "clean" : verdict;
-    return s;
+    if (s.verdict.empty()) s.verdict.assign("clean");
 }
 
 AnalysisSummary summarise(std::span<const SibilantEventResult> events, const AnalyzeOptions& options) {

@@ -4,11 +4,16 @@
 // code. Definitions in summary.cpp.
 #pragma once
 
+#include <cstddef>
 #include <span>
 
 #include "sibilant/analyze.hpp"
 
 namespace sibilant::dsp {
+
+/// Longest verdict text ("lisp+smearing+dropouts") plus room: a summary whose
+/// verdict has this capacity is filled without allocating.
+inline constexpr std::size_t kVerdictCapacity = 32;
 
 class SummaryAccumulator {
 public:
@@ -18,6 +23,9 @@ public:
     void add(const SibilantEventResult& event) noexcept;
     /// The summary of every event added so far (allocates the verdict text).
     AnalysisSummary summary() const;
+    /// The same into `out`, reusing its verdict buffer: no allocation when
+    /// out.verdict has a capacity of at least kVerdictCapacity.
+    void summary(AnalysisSummary& out) const;
     /// Forgets every event, keeps the options.
     void reset() noexcept;
 

@@ -284,7 +284,13 @@ std::size_t Kernel::pending_events() const noexcept { return impl_->ring_count; 
 std::int64_t Kernel::overwritten_events() const noexcept { return impl_->overwritten; }
 std::int64_t Kernel::events_judged() const noexcept { return impl_->judged; }
 AnalysisSummary Kernel::summary() const {
-    AnalysisSummary summary = impl_->totals.summary();
+    AnalysisSummary summary;
+    this->summary(summary);
+    return summary;
+}
+
+void Kernel::summary(AnalysisSummary& summary) const {
+    impl_->totals.summary(summary);
     if (impl_->blind()) {
         // Speech present: the detector's speech level (the loud frames) above
         // -70 dBFS, the aligner's floor for speech activity. A channel too
@@ -292,7 +298,6 @@ AnalysisSummary Kernel::summary() const {
         const bool speech_present = impl_->loudest_speech_db > -70.0;
         dsp::apply_blind_summary_rule(summary, impl_->own_bandwidth(), speech_present);
     }
-    return summary;
 }
 std::int64_t Kernel::samples() const noexcept { return impl_->samples; }
 double Kernel::max_event_latency_s() const noexcept { return impl_->max_latency_s; }

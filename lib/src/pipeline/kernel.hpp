@@ -80,6 +80,9 @@ public:
 
     /// Summary of every event so far (including those not yet taken).
     AnalysisSummary summary() const;
+    /// The same into `out`: no allocation when out.verdict has a capacity of
+    /// at least 32 characters (dsp::kVerdictCapacity).
+    void summary(AnalysisSummary& out) const;
     /// Full reference: the degraded's bandwidth re the reference; no
     /// reference: the degraded's own effective bandwidth. Hz.
     double degraded_bandwidth_hz() const noexcept;

@@ -219,10 +219,12 @@ ProbeStatusCode Probe::push(std::span<const std::int16_t> reference_48k,
     return ProbeStatusCode::Ok;
 }
 
-PacketOutcome Probe::push_packet(std::uint16_t sequence, std::span<const std::uint8_t> packet) noexcept {
+PacketOutcome Probe::push_packet(std::uint16_t sequence, std::span<const std::uint8_t> packet,
+                                 PcmSink tap) noexcept {
     Impl& s = *impl_;
     if (s.full_reference() || s.finished) return PacketOutcome::Malformed;
-    auto sink = [&s](const PcmBlock& block) {
+    auto sink = [&s, tap](const PcmBlock& block) {
+        if (tap.function != nullptr) tap.function(tap.context, block);
         s.push_degraded(std::span<const float>(block.samples, std::size_t(block.frames)));
     };
     return s.packets.push(sequence, packet, PcmSink::of(sink));
@@ -240,6 +242,7 @@ const SibilantEventResult* Probe::peek_event() const noexcept { return impl_->ke
 void Probe::drop_event() noexcept { impl_->kernel.drop_event(); }
 std::size_t Probe::pending_events() const noexcept { return impl_->kernel.pending_events(); }
 AnalysisSummary Probe::summary() const { return impl_->kernel.summary(); }
+void Probe::summary(AnalysisSummary& out) const { impl_->kernel.summary(out); }
 std::span<const TocChange> Probe::timeline() const noexcept { return impl_->packets.timeline(); }
 const OpusPacketStats& Probe::packet_stats() const noexcept { return impl_->packets.stats(); }
 const ProbeConfig& Probe::config() const noexcept { return impl_->config; }
