@@ -12,5 +12,6 @@ void add_sweep_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_probe_command(CLI::App& app);
 
 }  // namespace sibilant::cli

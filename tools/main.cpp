@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     sibilant::cli::add_merge_command(app);
     sibilant::cli::add_compare_command(app);
     sibilant::cli::add_report_command(app);
+    sibilant::cli::add_probe_command(app);
 
     try {
         app.parse(argc, argv);

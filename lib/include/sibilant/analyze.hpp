@@ -182,6 +182,10 @@ AnalysisResult analyze_file_no_reference(const std::string& degraded_path, const
 
 /// One JSON object (the output contract of `sibilant analyze --json`).
 std::string to_json(const AnalysisResult& result, bool pretty = true);
+/// One event as compact JSON, exactly as it appears in to_json()'s "events"
+/// (`no_reference`: the result's mode is "no-reference"). The live outputs
+/// (`sibilant probe` --events and /events) add their stream fields to it.
+std::string event_to_json(const SibilantEventResult& event, bool no_reference);
 /// CSV with a header row and one row per event.
 std::string to_csv(const AnalysisResult& result);
 /// Human-readable summary: the figures and the worst events with their why.

@@ -104,6 +104,10 @@ double severity(const SibilantEventResult& e) {
 
 }  // namespace
 
+std::string event_to_json(const SibilantEventResult& event, bool no_reference) {
+    return event_json(event, no_reference).dump();
+}
+
 std::string to_json(const AnalysisResult& r, bool pretty) {
     json events = json::array();
     const bool blind = r.mode == "no-reference";
