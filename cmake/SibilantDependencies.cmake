@@ -8,3 +8,5 @@ pkg_check_modules(LIBPNG REQUIRED IMPORTED_TARGET libpng)
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(Threads REQUIRED)
+# The probe service (service/) and its tests: HTTP server and client.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib)

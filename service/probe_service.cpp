@@ -373,6 +373,13 @@ struct ProbeService::Impl {
         const HostPort hp = split_host_port("--http", config.http);
         const int pool = config.max_event_clients + 4;  // /events holds a thread per client
         http.new_task_queue = [pool] { return new httplib::ThreadPool(std::size_t(pool)); };
+        // httplib's default adds SO_REUSEPORT, which lets a second probe share the
+        // port and silently take half the scrapes; keep only SO_REUSEADDR (restart
+        // while old connections sit in TIME_WAIT).
+        http.set_socket_options([](socket_t sock) {
+            int yes = 1;
+            ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        });
         http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
             res.set_content(render(render_metrics), "text/plain; version=0.0.4; charset=utf-8");
         });
