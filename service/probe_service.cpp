@@ -130,6 +130,10 @@ struct UdpSocket {
             // it at net.core.rmem_max).
             const int rcvbuf = 8 << 20;
             setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+            // The kernel's count of datagrams it dropped on this socket comes
+            // with each datagram read: the overload the service cannot see.
+            const int on = 1;
+            setsockopt(s, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
             if (bind(s, a->ai_addr, a->ai_addrlen) != 0) {
                 why = std::strerror(errno);
                 close(s);
@@ -308,7 +312,7 @@ struct ProbeService::Impl {
     double monotonic_to_unix_s = unix_s() - monotonic_s();
 
     // Reader-owned counters, read by HTTP handlers.
-    std::atomic<std::int64_t> datagrams_received{0}, queue_full{0}, reader_oversize{0};
+    std::atomic<std::int64_t> datagrams_received{0}, queue_full{0}, reader_oversize{0}, receive_buffer_full{0};
 
     // Snapshots are read under this mutex: HTTP handlers only.
     std::mutex snapshot_mutex;
@@ -348,6 +352,7 @@ struct ProbeService::Impl {
         p.datagrams_received = datagrams_received.load(std::memory_order_relaxed);
         p.queue_full = queue_full.load(std::memory_order_relaxed);
         p.reader_oversize = reader_oversize.load(std::memory_order_relaxed);
+        p.receive_buffer_full = receive_buffer_full.load(std::memory_order_relaxed);
         {
             std::lock_guard lock(clients_mutex);
             p.event_clients = std::int64_t(clients.size());
@@ -514,6 +519,12 @@ struct ProbeService::Impl {
         std::array<mmsghdr, kBatch> messages{};
         std::array<iovec, kBatch> iov{};
         std::array<sockaddr_storage, kBatch> from{};
+        union Control {
+            cmsghdr header;
+            char bytes[CMSG_SPACE(sizeof(std::uint32_t))];
+        };
+        std::array<Control, kBatch> control{};
+        std::vector<std::uint32_t> kernel_drops(sockets.size(), 0);  // SO_RXQ_OVFL, cumulative per socket
         std::vector<pollfd> fds;
         for (auto& s : sockets) fds.push_back(pollfd{s->fd, POLLIN, 0});
         const bool inline_worker = workers.size() == 1;
@@ -523,7 +534,8 @@ struct ProbeService::Impl {
             const int ready = poll(fds.data(), nfds_t(fds.size()), 20);
             const double now = monotonic_s();
             if (ready > 0) {
-                for (auto& fd : fds) {
+                for (std::size_t socket_index = 0; socket_index < fds.size(); ++socket_index) {
+                    const pollfd& fd = fds[socket_index];
                     if (!(fd.revents & POLLIN)) continue;
                     // A few batches per socket per turn: one busy socket
                     // cannot starve the others.
@@ -535,11 +547,14 @@ struct ProbeService::Impl {
                             messages[std::size_t(i)].msg_hdr.msg_iovlen = 1;
                             messages[std::size_t(i)].msg_hdr.msg_name = &from[std::size_t(i)];
                             messages[std::size_t(i)].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+                            messages[std::size_t(i)].msg_hdr.msg_control = &control[std::size_t(i)];
+                            messages[std::size_t(i)].msg_hdr.msg_controllen = sizeof(Control);
                         }
                         const int got = recvmmsg(fd.fd, messages.data(), kBatch, MSG_DONTWAIT, nullptr);
                         if (got <= 0) break;
                         const double arrival = monotonic_s();
                         datagrams_received.fetch_add(got, std::memory_order_relaxed);
+                        note_kernel_drops(messages[std::size_t(got - 1)].msg_hdr, kernel_drops[socket_index]);
                         const double t0 = inline_worker ? thread_cpu_s() : 0;
                         for (int i = 0; i < got; ++i) {
                             const std::span<const std::uint8_t> d(buffers.data() + std::size_t(i) * kBufferBytes,
@@ -557,6 +572,20 @@ struct ProbeService::Impl {
         }
         reader_done.store(true, std::memory_order_release);
         if (inline_worker) only.finish(monotonic_s());
+    }
+
+    // The kernel's drop count is cumulative per socket and rides on a
+    // datagram only once some were dropped; the newest read carries the latest.
+    void note_kernel_drops(msghdr& header, std::uint32_t& last) noexcept {
+        for (cmsghdr* c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL) continue;
+            std::uint32_t total = 0;
+            std::memcpy(&total, CMSG_DATA(c), sizeof total);
+            if (total != last) {
+                receive_buffer_full.fetch_add(std::int64_t(std::uint32_t(total - last)), std::memory_order_relaxed);
+                last = total;
+            }
+        }
     }
 
     void dispatch(std::span<const std::uint8_t> d, const RemoteEndpoint& source, double arrival) noexcept {

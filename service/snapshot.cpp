@@ -164,6 +164,9 @@ std::string render_metrics(const std::vector<const WorkerSnapshot*>& workers, co
         appendf(out, "sibilant_datagrams_dropped_total{reason=\"%s\"} %" PRId64 "\n", to_string(DatagramOutcome(i)), n);
     }
     appendf(out, "sibilant_datagrams_dropped_total{reason=\"queue_full\"} %" PRId64 "\n", p.queue_full);
+    family(out, "sibilant_udp_receive_buffer_drops_total", "counter",
+           "Datagrams the kernel dropped before the service read them (socket receive buffer full).");
+    appendf(out, "sibilant_udp_receive_buffer_drops_total %" PRId64 "\n", p.receive_buffer_full);
     family(out, "sibilant_events_total", "counter", "Sibilant events judged, over all streams.");
     appendf(out, "sibilant_events_total %" PRId64 "\n", total.events);
     family(out, "sibilant_events_dropped_total", "counter",

@@ -47,6 +47,9 @@ struct ProcessFigures {
     std::int64_t datagrams_received = 0;
     std::int64_t queue_full = 0;          ///< Datagrams dropped: a worker's queue was full.
     std::int64_t reader_oversize = 0;     ///< Datagrams too large for a worker's queue slot.
+    /// Datagrams the kernel dropped because a socket's receive buffer was
+    /// full (SO_RXQ_OVFL): the reader fell behind. Never seen by the monitor.
+    std::int64_t receive_buffer_full = 0;
     std::int64_t event_clients = 0;
     std::int64_t event_clients_refused = 0;
     std::int64_t event_lines_dropped = 0; ///< Lines a slow /events client missed.

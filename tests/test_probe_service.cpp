@@ -5,6 +5,7 @@
 // emits every pending event; bad addresses and files are refused by name.
 // Real senders (GStreamer, ffmpeg), Prometheus and the flood are in
 // tests/service/test_probe_service.sh.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -191,15 +192,23 @@ TEST(ProbeService, BadDatagramsAreCountedByReasonAndMakeNoStreams) {
         s.send(rtp(3, 0, {}));                                    // empty payload: not Opus
     }
     running.wait_for_streams([](const nlohmann::json& doc) { return doc["streams"].size() == 1; });
-    std::string metrics;
-    for (int i = 0; i < 200 && metrics.find("sibilant_datagrams_received_total 7\n") == std::string::npos; ++i) {
+    // The reader counts datagrams at once; the outcomes arrive with the
+    // worker's next snapshot. Wait (bounded) for all of them.
+    const std::vector<const char*> expected = {
+        "sibilant_datagrams_received_total 7\n", "sibilant_datagrams_accepted_total 1\n",
+        "{reason=\"payload_type\"} 2\n",        "{reason=\"wrong_version\"} 1\n",
+        "{reason=\"rtcp\"} 1\n",                "{reason=\"truncated\"} 1\n",
+        "{reason=\"not_opus\"} 1\n",            "sibilant_streams_active 1\n"};
+    const auto all_there = [&](const std::string& text) {
+        return std::all_of(expected.begin(), expected.end(),
+                           [&](const char* line) { return text.find(line) != std::string::npos; });
+    };
+    std::string metrics = running.get("/metrics");
+    for (int i = 0; i < 250 && !all_there(metrics); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         metrics = running.get("/metrics");
     }
-    for (const char* line : {"sibilant_datagrams_received_total 7\n", "sibilant_datagrams_accepted_total 1\n",
-                             "{reason=\"payload_type\"} 2\n", "{reason=\"wrong_version\"} 1\n",
-                             "{reason=\"rtcp\"} 1\n", "{reason=\"truncated\"} 1\n", "{reason=\"not_opus\"} 1\n",
-                             "sibilant_streams_active 1\n"})
+    for (const char* line : expected)
         EXPECT_NE(metrics.find(line), std::string::npos) << line << "\n" << metrics;
 }
 
