@@ -172,4 +172,30 @@ std::vector<std::uint8_t> rtp_packet(const RtpFields& f, const std::vector<std::
     return p;
 }
 
+void expect_same_events(const std::vector<SibilantEventResult>& a, const std::vector<SibilantEventResult>& b,
+                        const std::string& what) {
+    ASSERT_EQ(a.size(), b.size()) << what;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].start_s, b[i].start_s) << what << " event " << i;
+        EXPECT_EQ(a[i].end_s, b[i].end_s) << what << " event " << i;
+        EXPECT_EQ(a[i].cls, b[i].cls) << what << " event " << i;
+        EXPECT_EQ(a[i].lisp, b[i].lisp) << what << " event " << i;
+        EXPECT_EQ(a[i].smearing, b[i].smearing) << what << " event " << i;
+        EXPECT_EQ(a[i].dropout, b[i].dropout) << what << " event " << i;
+        EXPECT_EQ(a[i].flagged, b[i].flagged) << what << " event " << i;
+        EXPECT_EQ(a[i].compared, b[i].compared) << what << " event " << i;
+        EXPECT_EQ(a[i].why, b[i].why) << what << " event " << i;
+    }
+}
+
+void expect_same_summary(const AnalysisSummary& a, const AnalysisSummary& b, const std::string& what) {
+    EXPECT_EQ(a.sibilants, b.sibilants) << what;
+    EXPECT_EQ(a.flagged, b.flagged) << what;
+    EXPECT_EQ(a.compared, b.compared) << what;
+    EXPECT_EQ(a.dropouts, b.dropouts) << what;
+    EXPECT_EQ(a.lisp_index, b.lisp_index) << what;
+    EXPECT_EQ(a.smearing_index, b.smearing_index) << what;
+    EXPECT_EQ(a.verdict, b.verdict) << what;
+}
+
 }  // namespace sibilant::test

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sibilant/analyze.hpp"
 #include "sibilant/error.hpp"
 
 namespace sibilant::test {
@@ -91,5 +92,11 @@ std::vector<std::uint8_t> rtp_packet(const RtpFields& fields, const std::vector<
 /// operator new calls that `work` makes on the calling thread (the counting
 /// global operator new lives in test_stft.cpp).
 std::size_t allocations_during(const std::function<void()>& work);
+
+/// Expects the same events (times, class, scores, flags, why) and the same
+/// summary, exactly; `what` names the case in failure messages.
+void expect_same_events(const std::vector<SibilantEventResult>& a, const std::vector<SibilantEventResult>& b,
+                        const std::string& what);
+void expect_same_summary(const AnalysisSummary& a, const AnalysisSummary& b, const std::string& what);
 
 }  // namespace sibilant::test

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the build into a scratch prefix, then builds and runs a consumer
 # through find_package(sibilant) and through pkg-config.
-# Usage: test_install.sh BUILD_DIR CONSUMER_SOURCE_DIR WORK_DIR
+# With GST_PLUGIN_DIR (relative to the prefix), also checks that the installed
+# GStreamer plugin loads from there with nothing but GST_PLUGIN_PATH (its
+# RPATH finds the installed libsibilant).
+# Usage: test_install.sh BUILD_DIR CONSUMER_SOURCE_DIR WORK_DIR [GST_PLUGIN_DIR]
 set -euo pipefail
-build_dir="$1"; consumer="$2"; work="$3"
+build_dir="$1"; consumer="$2"; work="$3"; gst_plugin_dir="${4:-}"
 rm -rf "$work"; mkdir -p "$work"
 prefix="$work/prefix"
 
@@ -23,4 +26,13 @@ LD_LIBRARY_PATH="$libdir" "$work/consumer-pc"
 
 echo "-- installed CLI"
 "$prefix/bin/sibilant" --version
+if [[ -n "$gst_plugin_dir" ]]; then
+  echo "-- installed GStreamer plugin"
+  plugin="$prefix/$gst_plugin_dir/libgstsibilant.so"
+  [[ -f "$plugin" ]] || { echo "not installed: $plugin" >&2; exit 1; }
+  GST_REGISTRY="$work/gst-registry.bin" GST_PLUGIN_PATH="$prefix/$gst_plugin_dir" \
+    gst-inspect-1.0 sibilantprobe >"$work/gst-inspect.txt" 2>&1 || { cat "$work/gst-inspect.txt" >&2; exit 1; }
+  grep -q "$plugin" "$work/gst-inspect.txt" || { echo "gst-inspect-1.0 did not load $plugin" >&2; exit 1; }
+  echo "sibilantprobe loads from $plugin"
+fi
 echo "install test passed"
