@@ -14,83 +14,18 @@
 #include <string>
 #include <vector>
 
+#include "capture_builder.hpp"
 #include "io/pcap_reader.hpp"
 #include "test_support.hpp"
 
 namespace sibilant {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using namespace test::pcap;
 using io::CaptureReadStats;
 using io::CapturedDatagram;
 
 // ------------------------------------------------------------ packet builders
-
-void put16(Bytes& b, unsigned v) {
-    b.push_back(std::uint8_t(v >> 8));
-    b.push_back(std::uint8_t(v));
-}
-void put32(Bytes& b, std::uint32_t v) {
-    put16(b, v >> 16);
-    put16(b, v & 0xffff);
-}
-Bytes operator+(Bytes a, const Bytes& b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-}
-
-constexpr std::uint8_t kUdp = 17;
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kIcmp = 1;
-
-const std::array<std::uint8_t, 4> kSource4 = {192, 0, 2, 10};
-const std::array<std::uint8_t, 4> kDestination4 = {198, 51, 100, 20};
-const std::array<std::uint8_t, 16> kSource6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
-const std::array<std::uint8_t, 16> kDestination6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0xcd};
-
-RemoteEndpoint endpoint(const std::array<std::uint8_t, 4>& address, std::uint16_t port) {
-    RemoteEndpoint e;
-    std::copy(address.begin(), address.end(), e.address.begin());
-    e.port = port;
-    return e;
-}
-RemoteEndpoint endpoint(const std::array<std::uint8_t, 16>& address, std::uint16_t port) {
-    RemoteEndpoint e;
-    e.ipv6 = true;
-    e.address = address;
-    e.port = port;
-    return e;
-}
-
-Bytes udp(std::uint16_t source_port, std::uint16_t destination_port, const Bytes& payload) {
-    Bytes b;
-    put16(b, source_port);
-    put16(b, destination_port);
-    put16(b, unsigned(8 + payload.size()));
-    put16(b, 0);  // No checksum.
-    return b + payload;
-}
-
-struct Ipv4Fields {
-    std::uint8_t protocol = kUdp;
-    unsigned flags_offset = 0x4000;  ///< DF set, not a fragment.
-    int option_words = 0;
-};
-Bytes ipv4(const Bytes& body, const Ipv4Fields& f = {}) {
-    Bytes b;
-    b.push_back(std::uint8_t(0x40 | (5 + f.option_words)));
-    b.push_back(0);
-    put16(b, unsigned(20 + 4 * f.option_words + body.size()));
-    put16(b, 0x1234);
-    put16(b, f.flags_offset);
-    b.push_back(64);
-    b.push_back(f.protocol);
-    put16(b, 0);
-    b.insert(b.end(), kSource4.begin(), kSource4.end());
-    b.insert(b.end(), kDestination4.begin(), kDestination4.end());
-    for (int i = 0; i < 4 * f.option_words; ++i) b.push_back(1);  // NOP options.
-    return b + body;
-}
 
 // `body` starts with the extension headers, if any; `next` names the first.
 Bytes ipv6(std::uint8_t next, const Bytes& body) {
@@ -116,21 +51,6 @@ Bytes ipv6_fragment(std::uint8_t next, unsigned offset_units, bool more) {
     return b;
 }
 
-struct Tag {
-    unsigned tpid;
-    unsigned vlan;
-};
-Bytes ethernet(unsigned type, const Bytes& body, const std::vector<Tag>& tags = {}) {
-    Bytes b = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
-    for (const Tag& t : tags) {
-        put16(b, t.tpid);
-        put16(b, t.vlan);
-    }
-    put16(b, type);
-    b = b + body;
-    if (b.size() < 60) b.resize(60, 0);  // Ethernet's minimum frame, as captured.
-    return b;
-}
 Bytes cooked_v1(unsigned protocol, const Bytes& body) {
     Bytes b;
     put16(b, 0);  // Packet sent to us.
@@ -162,31 +82,6 @@ const Bytes kRtp = test::rtp_packet({.sequence = 7, .timestamp = 960}, {0x78, 0x
 const Bytes kArp(28, 0x11);
 
 // ------------------------------------------------------------ captures
-
-struct Frame {
-    Bytes bytes;
-    long seconds = 1'700'000'000;
-    long fraction = 0;  ///< Microseconds or nanoseconds, as the capture is written.
-    std::size_t captured = std::numeric_limits<std::size_t>::max();  ///< Cut to this many bytes.
-};
-
-void write_capture(const std::filesystem::path& path, int link_type, const std::vector<Frame>& frames,
-                   int snaplen = 65535, unsigned precision = PCAP_TSTAMP_PRECISION_MICRO) {
-    pcap_t* dead = pcap_open_dead_with_tstamp_precision(link_type, snaplen, precision);
-    ASSERT_NE(dead, nullptr);
-    pcap_dumper_t* dumper = pcap_dump_open(dead, path.c_str());
-    ASSERT_NE(dumper, nullptr) << pcap_geterr(dead);
-    for (const Frame& f : frames) {
-        pcap_pkthdr header{};
-        header.ts.tv_sec = f.seconds;
-        header.ts.tv_usec = f.fraction;
-        header.len = bpf_u_int32(f.bytes.size());
-        header.caplen = bpf_u_int32(std::min(f.captured, f.bytes.size()));
-        pcap_dump(reinterpret_cast<u_char*>(dumper), &header, f.bytes.data());
-    }
-    pcap_dump_close(dumper);
-    pcap_close(dead);
-}
 
 struct Seen {
     Bytes payload;

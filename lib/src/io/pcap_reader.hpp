@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 
+#include "sibilant/capture.hpp"
 #include "sibilant/rtp.hpp"
 
 namespace sibilant::io {
@@ -41,24 +42,8 @@ struct CapturedDatagram {
     std::int64_t frame = 0;
 };
 
-/// What read_udp_datagrams() saw. Every frame lands in exactly one of
-/// udp_datagrams and the skipped_ counts.
-struct CaptureReadStats {
-    std::int64_t frames = 0;             ///< Packet records read.
-    std::int64_t udp_datagrams = 0;      ///< Handed to the callback.
-    std::int64_t skipped_non_ip = 0;     ///< ARP, LLDP, unknown family or ethertype...
-    std::int64_t skipped_non_udp = 0;    ///< IP but not UDP (TCP, ICMP, ESP...).
-    std::int64_t skipped_fragments = 0;  ///< UDP in IPv4 fragments or behind an IPv6 fragment header.
-    /// Cut by the snapshot length before the end of the UDP payload, or IP /
-    /// UDP lengths that disagree with each other or with the frame.
-    std::int64_t skipped_truncated = 0;
-    /// libpcap stopped on a bad record (typically a file cut off mid-record,
-    /// as when tcpdump is killed) after at least one good one: the frames
-    /// before it were read and counted, and `stop_reason` says why, naming the
-    /// file. The caller decides how loudly to warn.
-    bool stopped_early = false;
-    std::string stop_reason;
-};
+/// What read_udp_datagrams() saw (sibilant/capture.hpp has it in full).
+using sibilant::CaptureReadStats;
 
 /// Reads `capture` (pcap or pcapng, microsecond or nanosecond timestamps) and
 /// calls `visit` for every UDP datagram, in file order.
