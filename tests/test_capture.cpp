@@ -3,13 +3,17 @@
 // SSRCs interleaved with RTCP, garbage UDP, a video-like stream and non-UDP
 // frames. Each stream's result must equal a Probe fed the same packets; the
 // 6 kbps one must read as more lisped; reordering, payload-type choice, the
-// written audio and cut files are checked.
+// written audio and cut files are checked; then `sibilant analyze` on
+// captures, end to end (outputs, exit codes, messages, batches).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -324,7 +328,8 @@ TEST(Capture, CutFiles) {
     EXPECT_NE(a.read.stop_reason.find((dir / "middle.pcap").string()), std::string::npos) << a.read.stop_reason;
     ASSERT_EQ(a.streams.size(), 2u);
     EXPECT_GT(a.streams[0].packets.packets_received, 50);
-    EXPECT_NE(describe_capture(a).find("stopped early"), std::string::npos);
+    EXPECT_NE(describe_capture(a).find("cut short after frame " + std::to_string(a.read.frames)), std::string::npos)
+        << describe_capture(a);
 }
 
 TEST(Capture, NotCapturesAndCapturesWithoutOpus) {
@@ -360,6 +365,178 @@ TEST(Capture, IsCaptureFileReadsTheMagicNumber) {
     EXPECT_FALSE(is_capture_file(dir / "short.pcap"));
     EXPECT_FALSE(is_capture_file(test::testdata_dir() / "speech" / "demo.flac"));
     EXPECT_FALSE(is_capture_file(dir / "missing.pcap"));
+}
+
+// ------------------------------------------------------------ the command line
+
+struct CliRun {
+    int code = -1;
+    std::string out, err;
+};
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// `sibilant ARGS` with stdout and stderr kept (paths here need no quoting
+// beyond single quotes: they are the test's own temporary folders).
+CliRun sibilant_cli(const test::TempDir& dir, const std::string& args) {
+    const std::string command = "'" + test::cli_path().string() + "' " + args + " >'" + (dir / "cli.out").string() +
+                                "' 2>'" + (dir / "cli.err").string() + "' </dev/null";
+    const int status = std::system(command.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(dir / "cli.out"), read_text(dir / "cli.err")};
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+// Single-quoted for the shell. (Appended piece by piece: GCC 12 misreads
+// "'" + string + "'" as an overlapping memcpy under -Werror=restrict.)
+std::string q(const std::filesystem::path& path) {
+    std::string quoted = "'";
+    quoted += path.string();
+    quoted += '\'';
+    return quoted;
+}
+
+class CaptureCli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        call_ = dir_ / "call.pcap";
+        write_capture(call_, DLT_EN10MB, two_streams().frames);
+    }
+    test::TempDir dir_;
+    std::filesystem::path call_;
+};
+
+TEST_F(CaptureCli, OneJsonLinePerStreamInTheAnalysisContract) {
+    const CliRun r = sibilant_cli(dir_, "analyze " + q(call_));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), 2u) << r.out;
+    const auto narrow = nlohmann::json::parse(lines[0]);
+    const auto wide = nlohmann::json::parse(lines[1]);
+    EXPECT_EQ(narrow["mode"], "no-reference");
+    EXPECT_TRUE(narrow["reference"].is_null());
+    EXPECT_EQ(narrow["degraded"], call_.string() + "#ssrc=0x1234abcd");
+    EXPECT_EQ(wide["degraded"], call_.string() + "#ssrc=0x0000beef");
+    EXPECT_GT(narrow["summary"]["lisp_index"].get<double>(), wide["summary"]["lisp_index"].get<double>() + 50.0);
+    EXPECT_EQ(narrow["rtp"]["ssrc"], "0x1234abcd");
+    // The same figures as the library gives.
+    const CaptureAnalysis a = analyze_capture(call_);
+    EXPECT_EQ(lines[0], to_json(a, a.streams[0]));
+    EXPECT_NE(r.err.find(call_.string() + ": 2 RTP/Opus streams; "), std::string::npos) << r.err;
+
+    // Told by its first bytes, not its name; --jsonl writes the same lines.
+    std::filesystem::copy_file(call_, dir_ / "call.bin");
+    const CliRun by_magic = sibilant_cli(dir_, "analyze " + q(dir_ / "call.bin") + " --jsonl " + q(dir_ / "o.jsonl") + " -q");
+    ASSERT_EQ(by_magic.code, 0) << by_magic.err;
+    EXPECT_EQ(by_magic.err, "");  // -q: no note
+    const auto from_file = lines_of(read_text(dir_ / "o.jsonl"));
+    ASSERT_EQ(from_file.size(), 2u);
+    EXPECT_EQ(nlohmann::json::parse(from_file[1])["degraded"], (dir_ / "call.bin").string() + "#ssrc=0x0000beef");
+
+    // --summary-line: one tab-separated line per stream, named like the JSON.
+    const CliRun tsv = sibilant_cli(dir_, "analyze --summary-line " + q(call_));
+    ASSERT_EQ(tsv.code, 0) << tsv.err;
+    const auto rows = lines_of(tsv.out);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(std::count(rows[0].begin(), rows[0].end(), '\t'), 10);
+    EXPECT_NE(rows[0].find("\tlisp\t"), std::string::npos) << rows[0];
+    EXPECT_TRUE(rows[0].ends_with("\t" + call_.string() + "#ssrc=0x1234abcd")) << rows[0];
+}
+
+TEST_F(CaptureCli, PayloadTypesAndNoOpus) {
+    for (const char* types : {"--payload-type 111", "--payload-type 112,111", "--payload-type 112 --payload-type 111"}) {
+        const CliRun r = sibilant_cli(dir_, "analyze " + q(call_) + " " + types);
+        EXPECT_EQ(r.code, 0) << types << ": " << r.err;
+        EXPECT_EQ(lines_of(r.out).size(), 2u) << types;
+    }
+    // No Opus on the types given: exit 1, a message naming the file and
+    // saying what was there, and no output file.
+    const CliRun r = sibilant_cli(dir_, "analyze " + q(call_) + " --payload-type 0 --jsonl " + q(dir_ / "none.jsonl"));
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err.find("sibilant: error: no RTP/Opus stream found in " + call_.string() + ": 573 UDP datagrams ("),
+              0u)
+        << r.err;
+    EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "none.jsonl"));
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_.path()), {}), 3);  // call.pcap, cli.*, no temporary
+    EXPECT_EQ(r.out, "");
+
+    // A type given is taken as Opus whatever it holds: the video on 96 too.
+    EXPECT_EQ(lines_of(sibilant_cli(dir_, "analyze " + q(call_) + " --payload-type 96,111").out).size(), 3u);
+    EXPECT_EQ(sibilant_cli(dir_, "analyze " + q(call_) + " --payload-type 128").code, 2);
+}
+
+TEST_F(CaptureCli, WriteAudio) {
+    std::filesystem::create_directory(dir_ / "audio");
+    const CliRun r = sibilant_cli(dir_, "analyze " + q(call_) + " --write-audio " + q(dir_ / "audio"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const char* name : {"call-ssrc-1234abcd.wav", "call-ssrc-0000beef.wav"}) {
+        const auto path = dir_ / "audio" / name;
+        ASSERT_TRUE(std::filesystem::exists(path)) << name;
+        EXPECT_EQ(read_audio_file(path.string()).size(), packet_count() * 960) << name;
+        EXPECT_NE(r.out.find("\"audio_file\":\"" + path.string() + "\""), std::string::npos);
+    }
+    const CliRun missing = sibilant_cli(dir_, "analyze " + q(call_) + " --write-audio " + q(dir_ / "nowhere"));
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.err.find((dir_ / "nowhere").string() + ": no such folder"), std::string::npos) << missing.err;
+    EXPECT_EQ(missing.out, "");
+}
+
+TEST_F(CaptureCli, ABatchGoesOnPastBadFiles) {
+    std::ofstream(dir_ / "notes.pcap") << "not a capture\n";
+    const auto cut = dir_ / "cut.pcap";
+    const Bytes whole = test::read_bytes(call_);
+    std::ofstream(cut, std::ios::binary).write(reinterpret_cast<const char*>(whole.data()), std::streamsize(whole.size() / 2 + 7));
+    const CliRun r = sibilant_cli(dir_, "analyze " + q(dir_ / "notes.pcap") + " " + q(call_) + " " +
+                                            q(dir_ / "missing.pcap") + " " + q(cut) + " -j 2");
+    EXPECT_EQ(r.code, 1);
+    const auto lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), 6u) << r.out;
+    const auto notes = nlohmann::json::parse(lines[0]);
+    EXPECT_EQ(notes["degraded"], (dir_ / "notes.pcap").string());
+    EXPECT_NE(notes["error"].get<std::string>().find("not a capture"), std::string::npos) << lines[0];
+    EXPECT_EQ(nlohmann::json::parse(lines[1])["rtp"]["ssrc"], "0x1234abcd");
+    EXPECT_EQ(nlohmann::json::parse(lines[2])["rtp"]["ssrc"], "0x0000beef");
+    EXPECT_NE(nlohmann::json::parse(lines[3])["error"].get<std::string>().find("no such file"), std::string::npos);
+    EXPECT_EQ(nlohmann::json::parse(lines[4])["rtp"]["capture"], cut.string());
+    EXPECT_NE(r.err.find("warning: " + cut.string() + ": truncated"), std::string::npos) << r.err;
+    EXPECT_TRUE(lines_of(r.err).back() == "sibilant: error: 2 of 4 captures failed") << r.err;
+
+    // Alone, a file that is not a capture is the command's error: no record.
+    const CliRun alone = sibilant_cli(dir_, "analyze " + q(dir_ / "notes.pcap") + " --jsonl " + q(dir_ / "n.jsonl"));
+    EXPECT_EQ(alone.code, 1);
+    EXPECT_NE(alone.err.find((dir_ / "notes.pcap").string() + ": not a capture"), std::string::npos) << alone.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "n.jsonl"));
+}
+
+TEST_F(CaptureCli, UsageErrors) {
+    const std::string flac = (test::testdata_dir() / "speech" / "demo.flac").string();
+    for (const std::string& args : {"analyze " + q(call_) + " --json -", "analyze " + q(call_) + " --channel 1",
+                                    "analyze " + q(call_) + " --pairs list.csv",
+                                    "analyze '" + flac + "' --payload-type 111",
+                                    "analyze '" + flac + "' --write-audio " + q(dir_.path()),
+                                    "analyze '" + flac + "' '" + flac + "' '" + flac + "'"}) {
+        const CliRun r = sibilant_cli(dir_, args);
+        EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+        EXPECT_EQ(r.out, "") << args;
+    }
+    // Two captures whose audio files would collide.
+    std::filesystem::create_directory(dir_ / "b");
+    std::filesystem::copy_file(call_, dir_ / "b" / "call.pcap");
+    const CliRun r = sibilant_cli(dir_, "analyze " + q(call_) + " " + q(dir_ / "b" / "call.pcap") + " --write-audio " +
+                                            q(dir_ / "b"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("call"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -388,7 +388,8 @@ std::string describe_capture(const CaptureAnalysis& a) {
         for (std::size_t i = 0; i < a.payload_types.size(); ++i) out += (i ? ", " : " ") + std::to_string(a.payload_types[i]);
     }
     if (a.streams_refused > 0) out += "; " + std::to_string(a.streams_refused) + " SSRCs beyond the stream limit not analysed";
-    if (a.read.stopped_early) out += "; reading stopped early: " + a.read.stop_reason;
+    // The full reason (libpcap's words) is in read.stop_reason.
+    if (a.read.stopped_early) out += "; the file is cut short after frame " + std::to_string(a.read.frames);
     return out;
 }
 
