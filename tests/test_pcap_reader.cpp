@@ -416,6 +416,15 @@ TEST(PcapReader, ReadsPcapng) {
     EXPECT_EQ(seen[1].payload, kRtp + Bytes(40, 3));
     EXPECT_EQ(seen[1].frame, 3);
 
+    // A corrupt timestamp past 2262: nanoseconds saturate, the packet counts.
+    write_bytes(dir / "far.pcapng", section_header() + interface_description(1, 9) +
+                                        enhanced_packet(0xffff'ffff'ffff'fff0, ethernet(0x0800, kUdp4)));
+    seen.clear();
+    read_all(dir / "far.pcapng", seen);
+    expect_rtp_over_ipv4(seen);
+    EXPECT_EQ(seen[0].time_ns, std::numeric_limits<std::int64_t>::max());
+    EXPECT_NEAR(seen[0].time_s, 18'446'744'073.7, 1.0);
+
     // Without if_tsresol the ticks are microseconds.
     write_bytes(dir / "us.pcapng", section_header() + interface_description(228, -1) +  // DLT_IPV4
                                        enhanced_packet(1'700'000'000'654'321, kUdp4));

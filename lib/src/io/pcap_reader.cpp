@@ -8,6 +8,7 @@
 #include <pcap/pcap.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <system_error>
 
@@ -248,7 +249,13 @@ CaptureReadStats read_udp_datagrams(const std::filesystem::path& capture,
         CapturedDatagram datagram;
         datagram.frame = stats.frames;
         const std::int64_t fraction_ns = std::int64_t(header->ts.tv_usec) * ns_per_tick;
-        datagram.time_ns = std::int64_t(header->ts.tv_sec) * 1'000'000'000 + fraction_ns;
+        // A corrupt pcapng timestamp can lie beyond 2262, past int64
+        // nanoseconds: saturate rather than overflow (the packet still counts).
+        std::int64_t seconds_ns = 0;
+        if (__builtin_mul_overflow(std::int64_t(header->ts.tv_sec), std::int64_t(1'000'000'000), &seconds_ns) ||
+            __builtin_add_overflow(seconds_ns, fraction_ns, &datagram.time_ns))
+            datagram.time_ns = header->ts.tv_sec < 0 ? std::numeric_limits<std::int64_t>::min()
+                                                     : std::numeric_limits<std::int64_t>::max();
         datagram.time_s = double(header->ts.tv_sec) + double(fraction_ns) * 1e-9;
         switch (decode_frame(link_type, Bytes(data, header->caplen), datagram)) {
             case FrameKind::Udp:

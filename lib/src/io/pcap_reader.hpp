@@ -35,7 +35,8 @@ struct CapturedDatagram {
     /// at present-day times, so nanosecond files need `time_ns` for exactness.
     double time_s = 0.0;
     /// Capture time, nanoseconds since the Unix epoch, exact: a microsecond
-    /// capture gives multiples of 1000.
+    /// capture gives multiples of 1000. Saturates at the int64 limits for a
+    /// (corrupt) time beyond the years 1677-2262.
     std::int64_t time_ns = 0;
     /// 1-based frame number as Wireshark counts it: every packet record in the
     /// file, UDP or not.
