@@ -1,9 +1,14 @@
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +16,7 @@
 #include "progress_bar.hpp"
 #include "sibilant/analyze.hpp"
 #include "sibilant/batch.hpp"
+#include "sibilant/capture.hpp"
 #include "sibilant/error.hpp"
 #include "sibilant/output_file.hpp"
 
@@ -19,6 +25,11 @@ namespace sibilant::cli {
 namespace {
 
 struct AnalyzeArgs {
+    // The positional files: REF DEG, DEG, or captures.
+    std::vector<std::string> inputs;
+    // Captures.
+    std::vector<int> payload_types;
+    std::string write_audio_dir;
     // One pair.
     std::string reference_path;
     std::string degraded_path;
@@ -47,7 +58,19 @@ struct GivenFlags {
     CLI::Option* max_events;
     CLI::Option* jsonl;
     CLI::Option* jobs;
+    CLI::Option* channel;
+    CLI::Option* alignment;
+    CLI::Option* payload_type;
+    CLI::Option* write_audio;
 };
+
+// A capture by its magic number, or by its name when the file cannot be read
+// (so that a missing x.pcap is reported as a missing capture).
+bool is_capture(const std::string& path) {
+    std::string ext = std::filesystem::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return is_capture_file(path) || ext == ".pcap" || ext == ".pcapng" || ext == ".cap";
+}
 
 std::string summary_tsv(const AnalysisResult& r) {
     char numbers[256];
@@ -89,6 +112,41 @@ void run_single(const AnalyzeArgs& args) {
     else if (!args.quiet) std::cout << to_text(result, args.max_events);
 }
 
+// Runs jobs whose outputs are JSON Lines, in input order, to --jsonl or
+// stdout; a failed job's record is error_record(index, message). `single`: a
+// lone input whose failure is the command's error, with no output left.
+void run_jsonl_jobs(const AnalyzeArgs& args, const std::vector<BatchJob>& jobs, const char* one, const char* many,
+                    bool single,
+                    const std::function<std::string(std::size_t, const std::string&)>& error_record,
+                    const std::function<void(std::size_t)>& after_ok = {}) {
+    std::optional<OutputFile> jsonl;
+    if (!args.jsonl_path.empty() && args.jsonl_path != "-") jsonl.emplace(args.jsonl_path);
+    std::ostream& out = jsonl ? jsonl->stream() : std::cout;
+
+    const bool show_progress = !single && !args.quiet && isatty(STDERR_FILENO);
+    ProgressBar bar(many);
+    BatchOptions batch;
+    batch.threads = args.jobs;
+    if (show_progress) batch.on_progress = [&bar](const BatchProgress& p) { bar.draw(p); };
+    batch.on_result = [&](std::size_t i, const BatchResult& r) {
+        if (single && !r.ok) return;  // thrown below, before anything is written
+        bar.clear();
+        if (!r.ok) std::fprintf(stderr, "sibilant: %s %zu failed: %s\n", one, i + 1, r.error.c_str());
+        if (r.ok && after_ok) after_ok(i);
+        out << (r.ok ? r.output : error_record(i, r.error)) << '\n';
+        if (!jsonl) out.flush();  // a reader of the pipe sees each result as soon as it is in order
+        bar.redraw();
+    };
+    const std::vector<BatchResult> results = run_batch(jobs, batch);
+
+    if (single && !results.front().ok) throw Error(results.front().error);
+    if (jsonl) jsonl->commit();
+    std::size_t failed = 0;
+    for (const BatchResult& r : results) failed += r.ok ? 0 : 1;
+    if (failed > 0)
+        throw Error(std::to_string(failed) + " of " + std::to_string(results.size()) + " " + many + " failed");
+}
+
 void run_batch_mode(const AnalyzeArgs& args) {
     std::vector<FilePair> pairs;
     if (!args.pairs_path.empty()) {
@@ -108,10 +166,6 @@ void run_batch_mode(const AnalyzeArgs& args) {
         }
     }
 
-    std::optional<OutputFile> jsonl;
-    if (!args.jsonl_path.empty() && args.jsonl_path != "-") jsonl.emplace(args.jsonl_path);
-    std::ostream& out = jsonl ? jsonl->stream() : std::cout;
-
     std::vector<BatchJob> jobs;
     jobs.reserve(pairs.size());
     for (const FilePair& pair : pairs) {
@@ -120,28 +174,78 @@ void run_batch_mode(const AnalyzeArgs& args) {
             return to_json(analyze_files(pair.reference, pair.degraded, options), /*pretty=*/false);
         });
     }
+    run_jsonl_jobs(args, jobs, "pair", "pairs", /*single=*/false,
+                   [&pairs](std::size_t i, const std::string& error) { return pair_error_json(pairs[i], error); });
+}
 
-    const bool show_progress = !args.quiet && isatty(STDERR_FILENO);
-    ProgressBar bar("pairs");
-    BatchOptions batch;
-    batch.threads = args.jobs;
-    if (show_progress) batch.on_progress = [&bar](const BatchProgress& p) { bar.draw(p); };
-    batch.on_result = [&](std::size_t i, const BatchResult& r) {
-        bar.clear();
-        if (!r.ok) std::fprintf(stderr, "sibilant: pair %zu failed: %s\n", i + 1, r.error.c_str());
-        out << (r.ok ? r.output : pair_error_json(pairs[i], r.error)) << '\n';
-        if (!jsonl) out.flush();  // a reader of the pipe sees each pair as soon as it is in order
-        bar.redraw();
+// Captures: every RTP/Opus stream of each, one JSON line (or summary line)
+// per stream; one capture at a time per job.
+void run_captures(const AnalyzeArgs& args) {
+    CaptureOptions options;
+    options.payload_types = args.payload_types;
+    options.analysis = args.options;
+    options.write_audio_dir = args.write_audio_dir;
+    validate(options);
+    if (!args.write_audio_dir.empty()) {
+        // The audio files are named by the captures' stems.
+        std::set<std::string> stems;
+        for (const std::string& input : args.inputs)
+            if (!stems.insert(std::filesystem::path(input).stem().string()).second)
+                throw CLI::ValidationError("--write-audio: two captures named " +
+                                           std::filesystem::path(input).stem().string() +
+                                           " would write the same audio files");
+    }
+
+    std::vector<std::string> notes(args.inputs.size()), warnings(args.inputs.size());
+    std::vector<BatchJob> jobs;
+    for (std::size_t i = 0; i < args.inputs.size(); ++i) {
+        jobs.emplace_back([&, i]() -> std::string {
+            const std::string& input = args.inputs[i];
+            if (!is_capture(input))
+                throw Error(input + ": not a pcap or pcapng capture (captures and audio files cannot be mixed)");
+            const CaptureAnalysis analysis = analyze_capture(input, options);
+            notes[i] = describe_capture(analysis);
+            if (analysis.streams.empty()) throw Error(notes[i]);
+            if (analysis.read.stopped_early) warnings[i] = analysis.read.stop_reason;
+            std::string lines;
+            for (const CaptureStream& stream : analysis.streams) {
+                if (!lines.empty()) lines += '\n';
+                lines += args.summary_line ? summary_tsv(stream.result) : to_json(analysis, stream);
+            }
+            return lines;
+        });
+    }
+    auto note = [&](std::size_t i) {
+        if (!warnings[i].empty())
+            std::fprintf(stderr, "sibilant: warning: %s; the frames before it were analysed\n", warnings[i].c_str());
+        if (!args.quiet) std::fprintf(stderr, "sibilant: %s\n", notes[i].c_str());
     };
-    const std::vector<BatchResult> results = run_batch(jobs, batch);
-
-    if (jsonl) jsonl->commit();
-    std::size_t failed = 0;
-    for (const BatchResult& r : results) failed += r.ok ? 0 : 1;
-    if (failed > 0) throw Error(std::to_string(failed) + " of " + std::to_string(results.size()) + " pairs failed");
+    run_jsonl_jobs(
+        args, jobs, "capture", "captures", args.inputs.size() == 1,
+        [&args](std::size_t i, const std::string& error) { return capture_error_json(args.inputs[i], error); }, note);
 }
 
 void run_analyze(AnalyzeArgs args, const GivenFlags& given) {
+    const bool captures = std::any_of(args.inputs.begin(), args.inputs.end(), is_capture);
+    if (captures) {
+        if (!args.pairs_path.empty() || !args.reference_dir.empty() || !args.degraded_dir.empty())
+            throw CLI::ValidationError("give either captures or --pairs / --ref-dir and --deg-dir");
+        if (given.json->count() || given.csv->count() || given.max_events->count())
+            throw CLI::ValidationError(
+                "captures write JSON Lines, one line per stream (stdout or --jsonl FILE), or --summary-line");
+        if (given.channel->count() || given.alignment->count())
+            throw CLI::ValidationError("--channel and --alignment are for audio files, not captures");
+        if (given.summary_line->count() && given.jsonl->count())
+            throw CLI::ValidationError("--summary-line prints to stdout; --jsonl writes JSON: choose one");
+        run_captures(args);
+        return;
+    }
+    if (given.payload_type->count() || given.write_audio->count())
+        throw CLI::ValidationError("--payload-type and --write-audio are for captures (pcap, pcapng)");
+    if (args.inputs.size() > 2)
+        throw CLI::ValidationError("more than two files: only captures (pcap, pcapng) can be given many at once");
+    if (!args.inputs.empty()) args.reference_path = args.inputs[0];
+    if (args.inputs.size() == 2) args.degraded_path = args.inputs[1];
     const bool one_pair = !args.reference_path.empty() || !args.degraded_path.empty();
     const bool by_list = !args.pairs_path.empty();
     const bool by_folder = !args.reference_dir.empty() || !args.degraded_dir.empty();
@@ -171,13 +275,25 @@ void add_analyze_command(CLI::App& app) {
         "Find the sibilants of a reference recording, compare each with its counterpart in a processed\n"
         "(degraded) version, and say which were lisped, smeared or dropped, by how much and why.\n"
         "One pair: sibilant analyze REF DEG. No reference: sibilant analyze DEG (judged against clean-speech\n"
-        "norms). Many pairs, in parallel: --pairs LIST.csv or --ref-dir A --deg-dir B.");
-    cmd->add_option("REF", args->reference_path,
-                    "Reference (original) recording: any format libsndfile reads, 8-192 kHz; alone, it is the\n"
-                    "recording to judge without a reference");
-    cmd->add_option("DEG", args->degraded_path,
-                    "Degraded (processed) recording; may differ in rate, length, delay (up to 1 s) and gain");
-    cmd->add_option("--alignment", args->alignment,
+        "norms). Many pairs, in parallel: --pairs LIST.csv or --ref-dir A --deg-dir B.\n"
+        "Packet captures: sibilant analyze CAPTURE.pcap... (every RTP/Opus stream, each without a reference).");
+    cmd->add_option("FILES", args->inputs,
+                    "REF DEG: the reference (original) recording and the degraded (processed) one; any format\n"
+                    "libsndfile reads, 8-192 kHz; the degraded may differ in rate, length, delay (up to 1 s) and\n"
+                    "gain. DEG alone: the recording to judge without a reference. CAPTURE...: pcap or pcapng files\n"
+                    "(told by their first bytes, or by a .pcap, .pcapng or .cap name), one or more");
+    auto* payload_type =
+        cmd->add_option("--payload-type", args->payload_types,
+                        "Captures: RTP payload types that carry Opus, repeatable or comma-separated (0-127);\n"
+                        "default: find them (dynamic types 96-127 whose packets parse as Opus and whose\n"
+                        "timestamps step by the packets' durations)")
+            ->delimiter(',')
+            ->check(CLI::Range(0, 127));
+    auto* write_audio = cmd->add_option(
+        "--write-audio", args->write_audio_dir,
+        "Captures: write each stream's decoded audio (with concealment, as heard) to\n"
+        "DIR/<capture name>-ssrc-<hex>.wav, 48 kHz mono 16-bit; DIR must exist");
+    auto* alignment = cmd->add_option("--alignment", args->alignment,
                     "whole (align on both whole files; default) or incremental (lock the first delay the\n"
                     "streaming aligner settles on, as the live probe does: the same results as a probe)")
         ->check(CLI::IsMember({"whole", "incremental"}));
@@ -203,7 +319,7 @@ void add_analyze_command(CLI::App& app) {
                     "Flag an event whose smearing score (0..100) reaches this")
         ->check(CLI::Range(0.0, 100.0))
         ->capture_default_str();
-    cmd->add_option("--channel", args->channel,
+    auto* channel = cmd->add_option("--channel", args->channel,
                     "Use only this channel of both files (1-based); default mixes all down")
         ->check(CLI::PositiveNumber);
 
@@ -216,17 +332,18 @@ void add_analyze_command(CLI::App& app) {
                     "gets an error record; degraded files without one are skipped with a note");
     cmd->add_option("--deg-dir", args->degraded_dir, "Batch: folder of degraded recordings");
     auto* jsonl = cmd->add_option("--jsonl", args->jsonl_path,
-                                  "Batch: write JSON Lines here, one object per pair in input order\n"
+                                  "Batch and captures: write JSON Lines here, one object per pair (per stream) in input order\n"
                                   "(default or '-': stdout); a failed pair is {\"reference\",\"degraded\",\"error\"}");
-    auto* jobs = cmd->add_option("-j,--jobs", args->jobs, "Batch: pairs analysed in parallel; 0 = all cores")
+    auto* jobs = cmd->add_option("-j,--jobs", args->jobs, "Batch: pairs (or captures) analysed in parallel; 0 = all cores")
                      ->capture_default_str();
     cmd->add_flag("-q,--quiet", args->quiet, "No text summary (one pair), no progress bar (batch)");
 
-    const GivenFlags given{json, csv, summary_line, max_events, jsonl, jobs};
+    const GivenFlags given{json, csv, summary_line, max_events, jsonl, jobs, channel, alignment, payload_type, write_audio};
     cmd->callback([args, given] { run_analyze(*args, given); });
     cmd->footer(
         "Exit code: 0 on success; 1 on an error (one line on stderr naming the input and the cause), or when\n"
-        "some pairs of a batch failed (their records say why; the last stderr line says how many).\n"
+        "some pairs of a batch failed (their records say why; the last stderr line says how many), or when a\n"
+        "capture holds no RTP/Opus stream (the message says what it held).\n"
         "A batch shows a progress bar (done/total, rate, ETA) when stderr is a terminal.\n"
         "Outputs appear only when complete: a failed run leaves no partial file.");
 }

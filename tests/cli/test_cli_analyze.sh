@@ -161,7 +161,7 @@ expect_error "channel out of range" "$sample" "channel" -- analyze "$sample" "$s
 
 help=$("$sibilant" analyze --help)
 for flag in --json --csv --summary-line --events --lisp-threshold --smearing-threshold --channel --pairs \
-            --ref-dir --deg-dir --jsonl --jobs --quiet --alignment; do
+            --ref-dir --deg-dir --jsonl --jobs --quiet --alignment --payload-type --write-audio; do
   grep -q -- "$flag" <<<"$help" && pass || fail "--help lacks $flag"
 done
 

@@ -1,5 +1,6 @@
 // JSON, CSV and text renderings of analysis results. nlohmann::json stays
-// inside this file; the public API hands out strings.
+// inside the library (pipeline/analysis_json.hpp); the public API hands out
+// strings.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,23 +11,25 @@
 #include <nlohmann/json.hpp>
 
 #include "io/csv.hpp"
+#include "pipeline/analysis_json.hpp"
 #include "sibilant/analyze.hpp"
 
 namespace sibilant {
 
-namespace {
+namespace pipeline {
 
-// ordered_json keeps keys in the order written: the contract's keys first.
-using json = nlohmann::ordered_json;
-
-// Figures rounded to what they can mean (a hundredth of a dB, a tenth of a
-// score point), so that the output reads easily and diffs stay small.
-// NaN (a measure that is undefined for this event) becomes null.
 json rounded(double value, int decimals) {
     if (!std::isfinite(value)) return nullptr;
     const double scale = std::pow(10.0, decimals);
     return std::round(value * scale) / scale + 0.0;  // + 0.0 turns -0 into 0
 }
+
+}  // namespace pipeline
+
+namespace {
+
+using pipeline::json;
+using pipeline::rounded;
 
 json measures_json(const SibilantMeasures& m) {
     json bands = json::array();
@@ -108,7 +111,7 @@ std::string event_to_json(const SibilantEventResult& event, bool no_reference) {
     return event_json(event, no_reference).dump();
 }
 
-std::string to_json(const AnalysisResult& r, bool pretty) {
+json pipeline::result_json(const AnalysisResult& r) {
     json events = json::array();
     const bool blind = r.mode == "no-reference";
     for (const auto& e : r.events) events.push_back(event_json(e, blind));
@@ -135,6 +138,11 @@ std::string to_json(const AnalysisResult& r, bool pretty) {
                 {"smearing_flagged", s.smearing_flagged}}},
               {"events", events}};
     if (blind) j["alignment"] = nullptr;
+    return j;
+}
+
+std::string to_json(const AnalysisResult& r, bool pretty) {
+    const json j = pipeline::result_json(r);
     return pretty ? j.dump(2) : j.dump();
 }
 
