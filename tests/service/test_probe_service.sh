@@ -223,26 +223,8 @@ for e in events:
 EOF
 ok "curl -N received the events as SSE"
 
-if "$sibilant" analyze --help 2>&1 | grep -qi pcap; then
-  "$sibilant" analyze capture.pcap -o capture.json 2>capture.err || fail "analyze capture.pcap: $(cat capture.err)"
-  python3 - <<'EOF' || fail "capture analysis disagrees with the live probe"
-import json, re
-doc = json.load(open("capture.json"))
-results = doc["results"] if isinstance(doc, dict) and "results" in doc else doc
-by_ssrc = {}
-for r in results:
-    m = re.search(r"ssrc=(0x[0-9a-f]+)", r["degraded"])
-    if m: by_ssrc[m.group(1)] = r
-live = {m[0]: float(m[1]) for m in re.findall(r'^sibilant_stream_lisp_index\{ssrc="(0x\w+)".*\} (\S+)$', open("metrics-phase1.txt").read(), re.M)}
-for s in ("0x11111111", "0x22222222", "0x33333333", "0x44444444"):
-    got = by_ssrc[s]["summary"]["lisp_index"]
-    print(s, "capture", got, "live", live[s])
-    assert abs(got - live[s]) <= 0.051, (s, got, live[s])  # the JSON rounds to 0.1
-EOF
-  ok "sibilant analyze capture.pcap gives the live probe's lisp index per stream"
-else
-  echo "skip: this sibilant has no capture analysis yet"
-fi
+"$sibilant" analyze capture.pcap --jsonl capture.jsonl 2>capture.err || fail "analyze capture.pcap: $(cat capture.err)"
+cat capture.err
 
 # --- SIGINT: finish, flush, exit 0 ---------------------------------------------
 kill -INT "$probe_pid"
@@ -261,4 +243,26 @@ for s, n in final.items():
     assert count[s] >= n, (s, count[s], n)
 EOF
 ok "SIGINT: exit 0, events file complete ($(wc -l <events.jsonl) lines)"
+
+# The capture of phase 1, analysed afterwards, gives every stream the events
+# the live probe logged for it, field for field.
+python3 - <<'EOF' || fail "capture analysis disagrees with the live probe"
+import json, re, collections
+results = [json.loads(l) for l in open("capture.jsonl")]
+by_ssrc = {re.search(r"#ssrc=(0x[0-9a-f]+)$", r["degraded"]).group(1): r for r in results}
+assert set(by_ssrc) == {"0x11111111", "0x22222222", "0x33333333", "0x44444444"}, sorted(by_ssrc)
+live = collections.defaultdict(list)
+for line in open("events.jsonl"):
+    e = json.loads(line)
+    live[e["ssrc"]].append(e)
+keys = ("start_s", "end_s", "class", "lisp", "smearing", "dropout", "flagged", "why")
+for s, r in sorted(by_ssrc.items()):
+    got = [tuple(e[k] for k in keys) for e in r["events"]]
+    want = [tuple(e[k] for k in keys) for e in live[s]]
+    print(s, "capture:", len(got), "events, lisp_index", r["summary"]["lisp_index"], "| live:", len(want), "events")
+    assert got == want, (s, got[:2], want[:2])
+    m = re.search(r'^sibilant_stream_packets_received_total\{ssrc="%s"[^}]*\} (\d+)$' % s, open("metrics-phase1.txt").read(), re.M)
+    assert r["rtp"]["packets"]["received"] == int(m.group(1)), (r["rtp"]["packets"], m.group(1))
+EOF
+ok "sibilant analyze capture.pcap (tcpdump) gives the live probe's events, stream for stream"
 echo "PASS"
