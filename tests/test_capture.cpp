@@ -35,18 +35,8 @@ constexpr std::uint32_t kVideoSsrc = 0x7e1e0001;
 const std::array<std::uint8_t, 4> kNarrowHost = {192, 0, 2, 1};
 const std::array<std::uint8_t, 4> kWideHost = {192, 0, 2, 2};
 
-const std::vector<float>& speech() {
-    static const auto signal = read_audio_file((test::testdata_dir() / "speech" / "demo.flac").string());
-    return signal;
-}
-const Packets& narrow_packets() {
-    static const auto packets = test::opus_packets(speech(), 6000);
-    return packets;
-}
-const Packets& wide_packets() {
-    static const auto packets = test::opus_packets(speech(), 64000);
-    return packets;
-}
+const Packets& narrow_packets() { return test::demo_opus_packets(6000); }
+const Packets& wide_packets() { return test::demo_opus_packets(64000); }
 
 // One RTP datagram over UDP, IPv4 and Ethernet, at `t_us` microseconds into
 // the capture.

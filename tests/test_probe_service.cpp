@@ -28,11 +28,7 @@
 namespace sibilant {
 namespace {
 
-const std::vector<std::vector<std::uint8_t>>& demo_packets() {
-    static const auto packets = test::opus_packets(
-        read_audio_file((test::testdata_dir() / "speech" / "demo.flac").string()), 8000);
-    return packets;
-}
+const std::vector<std::vector<std::uint8_t>>& demo_packets() { return test::demo_opus_packets(8000); }
 
 int port_of(const std::string& address) { return std::stoi(address.substr(address.rfind(':') + 1)); }
 

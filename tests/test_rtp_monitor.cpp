@@ -15,11 +15,7 @@
 namespace sibilant {
 namespace {
 
-const std::vector<std::vector<std::uint8_t>>& demo_packets() {
-    static const auto packets = test::opus_packets(
-        read_audio_file((test::testdata_dir() / "speech" / "demo.flac").string()), 8000);
-    return packets;
-}
+const std::vector<std::vector<std::uint8_t>>& demo_packets() { return test::demo_opus_packets(8000); }
 
 RemoteEndpoint endpoint(std::uint8_t last_byte, std::uint16_t port) {
     RemoteEndpoint e;

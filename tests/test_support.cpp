@@ -1,9 +1,13 @@
 #include "test_support.hpp"
 
+#include "sibilant/audio.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
 #include <numbers>
 #include <random>
 #include <stdexcept>
@@ -142,6 +146,17 @@ std::vector<std::vector<std::uint8_t>> opus_packets(const std::vector<float>& si
     }
     opus_encoder_destroy(enc);
     return packets;
+}
+
+const std::vector<std::vector<std::uint8_t>>& demo_opus_packets(int bitrate_bps) {
+    static std::mutex mutex;
+    static std::map<int, std::vector<std::vector<std::uint8_t>>> made;
+    std::lock_guard lock(mutex);
+    auto found = made.find(bitrate_bps);
+    if (found == made.end())
+        found = made.emplace(bitrate_bps, opus_packets(read_audio_file((testdata_dir() / "speech" / "demo.flac").string()),
+                                                       bitrate_bps)).first;
+    return found->second;
 }
 
 std::vector<std::uint8_t> rtp_packet(const RtpFields& f, const std::vector<std::uint8_t>& payload) {

@@ -73,6 +73,9 @@ std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path);
 /// Opus packets of a 48 kHz mono signal (libopus, VOIP, 20 ms frames, the
 /// last frame zero-padded): what an RTP sender would put in its payloads.
 std::vector<std::vector<std::uint8_t>> opus_packets(const std::vector<float>& signal_48k, int bitrate_bps);
+/// opus_packets() of testdata/speech/demo.flac at 48 kHz, made once per
+/// bitrate and kept for the test process.
+const std::vector<std::vector<std::uint8_t>>& demo_opus_packets(int bitrate_bps);
 
 /// An RTP packet (RFC 3550): version 2, the given header fields, optional
 /// CSRCs, a header extension of `extension_words` 32-bit words and
