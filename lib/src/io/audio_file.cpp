@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -255,11 +256,19 @@ std::string truncated_message(double rate_hz, std::int64_t header_frames, std::i
     return text;
 }
 
+// Serialises sf_open_fd and the reading of its global error (not per thread
+// in libsndfile). Opening is set-up, never on a real-time path.
+std::mutex& libsndfile_open_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
 // An open libsndfile handle together with the descriptor it reads from. We
 // open the descriptor ourselves so that a failure to open is reported with the
 // system's reason (e.g. "Permission denied").
 struct SoundFile {
     int fd = -1;
+    bool fd_is_ours = true;  // false once handed to sf_open_fd, which closes it
     SNDFILE* file = nullptr;
     SF_INFO sf_info{};
 
@@ -268,7 +277,7 @@ struct SoundFile {
     SoundFile& operator=(const SoundFile&) = delete;
     ~SoundFile() {
         if (file) sf_close(file);
-        if (fd >= 0) ::close(fd);
+        if (fd >= 0 && fd_is_ours) ::close(fd);
     }
 };
 
@@ -283,10 +292,24 @@ void open_for_reading(const std::string& path, SoundFile& sound, AudioInfo& info
     sound.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (sound.fd < 0) fail(path, "cannot be opened: " + errno_text(errno));
 
-    sound.file = sf_open_fd(sound.fd, SFM_READ, &sound.sf_info, SF_FALSE);
+    // libsndfile owns the descriptor from here: 1.2.0 (Debian 12) closes it
+    // when sf_open_fd fails even if told not to (libsndfile issue #949), so
+    // closing it again ourselves would close whatever another thread opened
+    // meanwhile under the same number.
+    int code = SF_ERR_NO_ERROR;
+    std::string detail;
+    {
+        // A failed open's reason is in libsndfile's one global error slot,
+        // which any other thread's open overwrites: open and read it alone.
+        std::lock_guard lock(libsndfile_open_mutex());
+        sound.file = sf_open_fd(sound.fd, SFM_READ, &sound.sf_info, SF_TRUE);
+        if (!sound.file) {
+            code = sf_error(nullptr);
+            detail = libsndfile_text(sf_strerror(nullptr));
+        }
+    }
+    sound.fd_is_ours = false;  // still read (lseek, fstat) while the file is open
     if (!sound.file) {
-        const int code = sf_error(nullptr);
-        const std::string detail = libsndfile_text(sf_strerror(nullptr));
         switch (code) {
             case SF_ERR_UNRECOGNISED_FORMAT: fail(path, "not a recognised audio file");
             case SF_ERR_MALFORMED_FILE:
@@ -634,8 +657,18 @@ AudioFileWriter::AudioFileWriter(const std::string& path, int sample_rate_hz, Sa
     sf_info.channels = 1;
     sf_info.format = container | encoding;
     if (!sf_format_check(&sf_info)) fail(path, "this format cannot be written");  // ~Impl removes the temp
-    w.file = sf_open_fd(w.temp.fd, SFM_WRITE, &sf_info, SF_FALSE);
-    if (!w.file) fail(path, "cannot be written (" + libsndfile_text(sf_strerror(nullptr)) + ")");
+    // libsndfile gets a descriptor of its own (it may close what it is given
+    // on failure, libsndfile issue #949); temp.fd stays ours for the fsync
+    // and close of commit_temp().
+    const int sound_fd = ::dup(w.temp.fd);
+    if (sound_fd < 0) fail(path, "cannot be written: " + errno_text(errno));
+    std::string detail;
+    {
+        std::lock_guard lock(libsndfile_open_mutex());  // see open_for_reading()
+        w.file = sf_open_fd(sound_fd, SFM_WRITE, &sf_info, SF_TRUE);
+        if (!w.file) detail = libsndfile_text(sf_strerror(nullptr));
+    }
+    if (!w.file) fail(path, "cannot be written (" + detail + ")");
 
     constexpr std::size_t kChunk = 4096;
     if (format == SampleFormat::Pcm16) w.pcm16.resize(kChunk);
