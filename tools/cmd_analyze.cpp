@@ -97,6 +97,9 @@ void run_single(const AnalyzeArgs& args) {
     const AnalysisResult result = args.degraded_path.empty()
                                       ? analyze_file_no_reference(args.reference_path, args.options)
                                       : analyze_files(args.reference_path, args.degraded_path, args.options);
+    // An alignment taken despite a doubt is said even when only JSON is written.
+    if (!result.alignment.warning.empty())
+        std::fprintf(stderr, "sibilant: warning: alignment: %s\n", result.alignment.warning.c_str());
 
     if (json) {
         json->stream() << to_json(result) << '\n';

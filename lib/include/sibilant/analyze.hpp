@@ -137,6 +137,8 @@ struct AlignmentReport {
     double gain_db = 0;          ///< Degraded level relative to the reference.
     double confidence = 0;       ///< Normalised correlation, 0..1.
     int segments = 1;            ///< >1 when the delay stepped (jitter buffer); see delay map.
+    std::string method = "waveform";  ///< "waveform", or "envelope" when only the envelopes correlate (vocoders).
+    std::string warning;         ///< Non-empty: aligned despite a doubt, which it names.
 };
 
 struct AnalysisResult {

@@ -75,6 +75,26 @@ constexpr double kShortWindow_s = 1.0;
 constexpr double kDriftMaxStep_s = 0.05;          // delays of drifting windows this close are related
 constexpr double kMinCorrelatingFraction = 0.5;
 constexpr double kGuard_s = 0.010;
+// Whole-file constant delay (header, step 7).
+constexpr int kConstantMinWindows = 3;
+constexpr double kConstantMinShare = 2.0 / 3.0;
+constexpr double kConstantMaxSlopeMs = 0.5;       // fitted change over the file
+// Envelope fallback (header, step 8). The fine envelope runs at 2 kHz (0.5 ms).
+constexpr double kEnvelopeConsensusMin = 0.6;
+constexpr double kEnvelopeAgree_s = 0.005;
+constexpr double kEnvelopeMinAgreeShare = 0.5;
+constexpr double kEnvelopeStrong = 0.8;           // consensus that overrules a weak waveform result ...
+constexpr double kWeakWaveform = 0.6;             // ... of lower confidence ...
+constexpr double kEnvelopeDisagree_s = 0.0025;    // ... this far away
+constexpr double kEnvelopeSingle = 0.85;          // a file of one speech window
+constexpr int kEnvelopeMaxStretched = 2;          // windows preferring a stretched copy
+constexpr double kEnvelopeMaxStretchedShare = 0.25;
+// Fitted change of the agreeing windows' delays over the file: Codec2's
+// per-window envelope peaks scatter by +-3 ms, a 0.1% stretch over 10 s moves 10 ms.
+constexpr double kEnvelopeMaxTrend_s = 0.006;
+// An envelope delay is good to a few ms, not to the sample (Codec2 on the
+// corpus: 0.1-7 ms from the click-train delay): its confidence is capped here.
+constexpr double kEnvelopeConfidenceScale = 0.5;
 constexpr std::int64_t kMargin = 4096;
 constexpr std::size_t kReservedWindows = 1800;    // one hour of 2 s windows
 constexpr std::size_t kReservedSegments = 256;
@@ -111,6 +131,27 @@ double parabolic_offset(double a, double b, double c) {
     if (!(denominator < 0.0)) return 0.0;
     return std::clamp(0.5 * (a - c) / denominator, -0.5, 0.5);
 }
+
+// Least-squares line through (t, y) points: how much y changes from the first
+// t to the last along it. A delay that creeps (clock skew, time stretch) shows
+// as a change; codec scatter around one delay does not.
+struct LineFit {
+    double n = 0.0, st = 0.0, sy = 0.0, stt = 0.0, sty = 0.0, first = 1e300, last = -1e300;
+    void add(double t, double y) {
+        n += 1.0;
+        st += t;
+        sy += y;
+        stt += t * t;
+        sty += t * y;
+        first = std::min(first, t);
+        last = std::max(last, t);
+    }
+    double change() const {
+        const double spread = n > 1.0 ? stt - st * st / n : 0.0;
+        return spread > 0.0 ? (sty - st * sy / n) / spread * (last - first) : 0.0;
+    }
+    double mean() const { return n > 0.0 ? sy / n : 0.0; }
+};
 
 // The most recent `capacity` samples of a stream, addressed by absolute index.
 class SampleRing {
@@ -318,6 +359,18 @@ struct Segment {
     bool entered_by_step = false;
 };
 
+// One delay for the whole file, found by a rescue (header, steps 7 and 8).
+struct Rescue {
+    AlignmentMethod method = AlignmentMethod::Waveform;
+    double delay_samples = 0.0;
+    double confidence = 0.0;
+    double envelope_mean = 0.0;          // envelope: the summed curve's mean correlation at its peak
+    int inliers = 0;                     // windows that agree
+    int windows = 0;                     // ... of these
+    std::size_t segment = SIZE_MAX;      // constant delay: the segment holding it, if any
+    double ref_energy = 0.0, deg_energy = 0.0, speech_s = 0.0;  // over the agreeing windows
+};
+
 struct Decision {
     AlignmentStatus status = AlignmentStatus::Pending;
     int speech_windows = 0;
@@ -329,9 +382,21 @@ struct Decision {
     std::int64_t short_length = 0;     // TooShort: the offending length
     bool short_is_reference = true;
     double speech_seen_s = 0.0;
+    // Whole-file rescue (finished only): a constant delay or the envelopes.
+    bool rescued = false;
+    Rescue rescue;
+    AlignmentStatus waveform_status = AlignmentStatus::Pending;  // what the windows alone said
 };
 
 }  // namespace
+
+const char* to_string(AlignmentMethod method) {
+    switch (method) {
+        case AlignmentMethod::Waveform: return "waveform";
+        case AlignmentMethod::Envelope: return "envelope";
+    }
+    return "?";
+}
 
 const char* to_string(AlignmentStatus status) {
     switch (status) {
@@ -405,6 +470,13 @@ struct Aligner::Impl {
     std::vector<float> span_ref, span_deg;      // for locating a step
     std::vector<double> span_score;
     std::vector<double> block_score, block_energy;
+    std::vector<double> env_prefix;             // squared low band, prefix sums (fine envelope)
+    std::vector<float> env_fine_ref, env_fine_deg;
+    std::vector<double> env_fine_sum, env_fine_sum_sq;
+    std::vector<double> env_curve_sum;          // speech-weighted Pearson per 2 kHz lag, whole file
+    double env_curve_weight = 0.0;
+    double pending_env_ref = 0.0, pending_env_deg = 0.0;  // the current window's, at its envelope delay
+    std::vector<double> window_env_ref_energy, window_env_deg_energy;
     FineCurve window_curve;             // the latest window's, for its segment
     std::int64_t window_centre = 0;     // delay window_curve is centred on
     bool window_anchored = false;       // ... which is the open segment's anchor
@@ -473,9 +545,17 @@ struct Aligner::Impl {
         span_score.assign(span_ref.size() / kFrameLow + 1, 0.0);
         block_score.assign(block_order.size(), 0.0);
         block_energy.assign(block_order.size(), 0.0);
+        env_prefix.assign(std::size_t(region_low) + 1, 0.0);
+        env_fine_ref.assign(std::size_t(window_low / 2), 0.0f);
+        env_fine_deg.assign(std::size_t(region_low / 2), 0.0f);
+        env_fine_sum.assign(env_fine_deg.size() + 1, 0.0);
+        env_fine_sum_sq.assign(env_fine_deg.size() + 1, 0.0);
+        env_curve_sum.assign(std::size_t(max_delay_low) + 1, 0.0);
         windows.reserve(kReservedWindows);
         window_ref_energy.reserve(kReservedWindows);
         window_deg_energy.reserve(kReservedWindows);
+        window_env_ref_energy.reserve(kReservedWindows);
+        window_env_deg_energy.reserve(kReservedWindows);
         segments.reserve(kReservedSegments);
     }
 
@@ -598,6 +678,7 @@ struct Aligner::Impl {
             record(w, 0.0, 0.0);
             return;
         }
+        fine_envelope(w, std::size_t(n_low), region);
 
         // Coarse, step 1: +-max_delay on 2 kHz pair sums (the same on both
         // signals, so their aliasing correlates too) by FFT.
@@ -884,6 +965,78 @@ struct Aligner::Impl {
         w.verdict = stable ? WindowVerdict::Found : WindowVerdict::Unstable;
     }
 
+    // 5 ms RMS envelope of x (4 kHz) every 0.5 ms, centred on each 2 kHz sample.
+    void rms_envelope(const float* x, std::size_t n, float* out, std::size_t m) {
+        env_prefix[0] = 0.0;
+        for (std::size_t i = 0; i < n; ++i) env_prefix[i + 1] = env_prefix[i] + double(x[i]) * x[i];
+        for (std::size_t k = 0; k < m; ++k) {
+            const std::size_t c = 2 * k;
+            const std::size_t from = c >= std::size_t(kFrameLow / 2) ? c - std::size_t(kFrameLow / 2) : 0;
+            const std::size_t to = std::min(n, c + std::size_t(kFrameLow / 2));
+            out[k] = static_cast<float>(std::sqrt(std::max(env_prefix[to] - env_prefix[from], 0.0) / double(kFrameLow)));
+        }
+    }
+
+    // The window's fine envelope correlation over +-max_delay, by FFT, added
+    // to the whole file's curve (header, step 8). The waveform search has not
+    // run yet: the transform buffers are free.
+    void fine_envelope(AlignmentWindow& w, std::size_t n_low, std::size_t region) {
+        const std::size_t m_ref = n_low / 2, m_deg = region / 2;
+        rms_envelope(x_low.data(), n_low, env_fine_ref.data(), m_ref);
+        rms_envelope(y_low.data(), region, env_fine_deg.data(), m_deg);
+        double mean = 0.0;
+        for (std::size_t k = 0; k < m_ref; ++k) mean += env_fine_ref[k];
+        mean /= double(m_ref);
+        double ref_var = 0.0;
+        float* real = fft_real.get();
+        std::fill(real, real + fft_size, 0.0f);
+        for (std::size_t k = 0; k < m_ref; ++k) {
+            real[k] = static_cast<float>(env_fine_ref[k] - mean);
+            ref_var += double(real[k]) * real[k];
+        }
+        if (!(ref_var > 0.0)) return;
+        fftwf_execute_dft_r2c(forward, real, spectrum_ref.get());
+        std::fill(real, real + fft_size, 0.0f);
+        env_fine_sum[0] = env_fine_sum_sq[0] = 0.0;
+        for (std::size_t k = 0; k < m_deg; ++k) {
+            real[k] = env_fine_deg[k];
+            env_fine_sum[k + 1] = env_fine_sum[k] + env_fine_deg[k];
+            env_fine_sum_sq[k + 1] = env_fine_sum_sq[k] + double(env_fine_deg[k]) * env_fine_deg[k];
+        }
+        fftwf_execute_dft_r2c(forward, real, spectrum_deg.get());
+        multiply_by_conjugate(spectrum_ref.get(), spectrum_deg.get(), fft_size / 2 + 1);
+        fftwf_execute_dft_c2r(inverse, spectrum_ref.get(), real);
+        const std::size_t lags = std::min(std::size_t(max_delay_low) + 1, m_deg - m_ref + 1);
+        double best = -2.0;
+        std::size_t best_lag = 0;
+        for (std::size_t j = 0; j < lags; ++j) {
+            const double sum = env_fine_sum[j + m_ref] - env_fine_sum[j];
+            const double var = env_fine_sum_sq[j + m_ref] - env_fine_sum_sq[j] - sum * sum / double(m_ref);
+            const double r = var > 0.0 ? double(real[j]) / double(fft_size) / std::sqrt(ref_var * var) : 0.0;
+            env_curve_sum[j] += w.speech_s * r;
+            if (r > best) {
+                best = r;
+                best_lag = j;
+            }
+        }
+        env_curve_weight += w.speech_s;
+        w.envelope_curve_peak = std::max(best, 0.0);
+        w.envelope_delay_samples = (double(best_lag) - double(max_delay_low) / 2.0) * 2.0 * kDecimation;
+        // Gain at that delay, as step 4 does at the waveform's, for the envelope rescue.
+        const std::int64_t shift = std::int64_t(best_lag) * 2;
+        const std::size_t frames = n_low / kFrameLow;
+        double loudest = 0.0;
+        for (std::size_t f = 0; f < frames; ++f) loudest = std::max(loudest, ref_frame_energy[f]);
+        const double threshold =
+            std::max(loudest * std::pow(10.0, -kActivityRangeDb / 10.0), kActivityFloorMeanSquare * kFrameLow);
+        for (std::size_t f = 0; f < frames; ++f) {
+            const std::int64_t at = std::int64_t(f) * kFrameLow + shift;
+            if (!(ref_frame_energy[f] > threshold) || at + kFrameLow > std::int64_t(region)) continue;
+            pending_env_ref += ref_frame_energy[f];
+            pending_env_deg += energy(y_low.data() + at, kFrameLow);
+        }
+    }
+
     // Pearson correlation of 5 ms low-band amplitude envelopes over +-max_delay.
     // Envelopes survive a slow time stretch that defeats waveform correlation.
     void envelope_search(AlignmentWindow& w, std::size_t frames, std::size_t region) {
@@ -934,6 +1087,9 @@ struct Aligner::Impl {
         windows.push_back(w);
         window_ref_energy.push_back(ref_energy);
         window_deg_energy.push_back(deg_energy);
+        window_env_ref_energy.push_back(pending_env_ref);
+        window_env_deg_energy.push_back(pending_env_deg);
+        pending_env_ref = pending_env_deg = 0.0;
         const std::size_t index = windows.size() - 1;
         if (!segments.empty()) segments.back().ref_end_sample = w.ref_end_sample;
         if (w.stretch_percent != 0.0 && drift == DriftCause::None) set_drift(DriftCause::Stretch, index, index);
@@ -1057,7 +1213,7 @@ struct Aligner::Impl {
 
     // ---- decisions -----------------------------------------------------
 
-    Decision decide() const {
+    Decision decide_windows() const {
         Decision d;
         if (overrun) {
             d.status = AlignmentStatus::Overrun;
@@ -1125,6 +1281,141 @@ struct Aligner::Impl {
         return d;
     }
 
+    // What the windows said, then (once both streams have ended) the
+    // whole-file rescues of steps 7 and 8 of the header.
+    Decision decide() const {
+        Decision d = decide_windows();
+        d.waveform_status = d.status;
+        if (!finished) return d;
+        const bool waveform_ok = d.status == AlignmentStatus::Aligned || d.status == AlignmentStatus::AlignedPiecewise;
+        if (!waveform_ok && d.status != AlignmentStatus::Drift && d.status != AlignmentStatus::NoCommonContent) return d;
+        if (d.status == AlignmentStatus::Drift && constant_delay(d)) return d;
+        Decision e = d;
+        if (!envelope_consensus(e)) return d;
+        if (waveform_ok) {
+            // A weak waveform result far from a strong envelope consensus is a
+            // chance peak (seen through Codec2 2400: 0.36 at 7 ms off).
+            const double confidence = segments[d.dominant].confidence_sum / segments[d.dominant].windows;
+            const double apart = std::fabs(e.rescue.delay_samples - double(segments[d.dominant].delay_samples));
+            const bool overrule = confidence < kWeakWaveform && e.rescue.envelope_mean >= kEnvelopeStrong &&
+                                  apart > kEnvelopeDisagree_s * kRateHz;
+            if (!overrule) return d;
+        }
+        return e;
+    }
+
+    // Step 7: one delay explains most windows and does not creep.
+    bool constant_delay(Decision& d) const {
+        auto waveform_delay = [](const AlignmentWindow& w) {
+            return w.stretch_percent == 0.0 &&
+                   (w.verdict == WindowVerdict::Found || w.verdict == WindowVerdict::Unstable);
+        };
+        int with_delay = 0;
+        for (const AlignmentWindow& w : windows)
+            with_delay += w.verdict == WindowVerdict::Found || w.verdict == WindowVerdict::Unstable ||
+                          w.verdict == WindowVerdict::EnvelopeOnly;
+        int best_count = 0;
+        std::int64_t centre = 0;
+        for (const AlignmentWindow& a : windows) {
+            if (a.verdict != WindowVerdict::Found || a.stretch_percent != 0.0) continue;
+            int count = 0;
+            for (const AlignmentWindow& b : windows)
+                count += waveform_delay(b) && std::llabs(b.delay_samples - a.delay_samples) <= kMinStep;
+            if (count > best_count) {
+                best_count = count;
+                centre = a.delay_samples;
+            }
+        }
+        if (best_count < kConstantMinWindows || double(best_count) < kConstantMinShare * with_delay) return false;
+        LineFit line;  // the inliers' delays against time
+        double confidence = 0.0, ref_energy = 0.0, deg_energy = 0.0, speech = 0.0;
+        for (std::size_t i = 0; i < windows.size(); ++i) {
+            const AlignmentWindow& w = windows[i];
+            if (!waveform_delay(w) || std::llabs(w.delay_samples - centre) > kMinStep) continue;
+            line.add(0.5 * double(w.ref_begin_sample + w.ref_end_sample) / kRateHz, double(w.delay_samples));
+            confidence += w.confidence;
+            ref_energy += window_ref_energy[i];
+            deg_energy += window_deg_energy[i];
+            speech += w.speech_s;
+        }
+        if (std::fabs(line.change()) >= kConstantMaxSlopeMs * kRateHz / 1000.0) return false;
+        const double mean = line.mean();
+        std::size_t holder = SIZE_MAX;
+        for (std::size_t i = 0; i < segments.size(); ++i) {
+            if (std::fabs(double(segments[i].delay_samples) - mean) > double(kMinStep)) continue;
+            if (holder == SIZE_MAX || segments[i].speech_s > segments[holder].speech_s) holder = i;
+        }
+        d.rescued = true;
+        d.rescue = {.method = AlignmentMethod::Waveform,
+                    .delay_samples = holder != SIZE_MAX ? double(segments[holder].delay_samples) : std::round(mean),
+                    .confidence = confidence / line.n * double(best_count) / double(with_delay),
+                    .inliers = best_count,
+                    .windows = with_delay,
+                    .segment = holder,
+                    .ref_energy = ref_energy,
+                    .deg_energy = deg_energy,
+                    .speech_s = speech};
+        d.status = AlignmentStatus::Aligned;
+        return true;
+    }
+
+    // Step 8: the summed envelope curve has one clear peak most windows share.
+    bool envelope_consensus(Decision& d) const {
+        if (!(env_curve_weight > 0.0)) return false;
+        int audible = 0, waveform = 0, stretched = 0;
+        for (const AlignmentWindow& w : windows) {
+            if (w.verdict == WindowVerdict::NoSpeech || w.verdict == WindowVerdict::DegradedSilent) continue;
+            ++audible;
+            waveform += w.stretch_percent == 0.0 && w.confidence >= config.min_confidence;
+            stretched += w.stretch_percent != 0.0;
+        }
+        // A time stretch also leaves the envelopes correlating: more than a
+        // stray window that prefers a stretched copy is a stretch, not a vocoder.
+        if (stretched >= kEnvelopeMaxStretched || double(stretched) > kEnvelopeMaxStretchedShare * audible) return false;
+        const bool waveform_ok = d.status == AlignmentStatus::Aligned || d.status == AlignmentStatus::AlignedPiecewise;
+        // Where the waveform mostly correlates, its verdict (drift or not) stands.
+        if (!waveform_ok && double(waveform) >= kMinCorrelatingFraction * audible) return false;
+        std::size_t best = 0;
+        for (std::size_t j = 1; j < env_curve_sum.size(); ++j)
+            if (env_curve_sum[j] > env_curve_sum[best]) best = j;
+        const double value = env_curve_sum[best] / env_curve_weight;
+        double offset = 0.0;
+        if (best > 0 && best + 1 < env_curve_sum.size())
+            offset = parabolic_offset(env_curve_sum[best - 1], env_curve_sum[best], env_curve_sum[best + 1]);
+        const double delay = (double(best) + offset - double(max_delay_low) / 2.0) * 2.0 * kDecimation;
+        double agree_speech = 0.0, ref_energy = 0.0, deg_energy = 0.0;
+        LineFit line;  // the agreeing windows' own delays against time
+        int agreeing = 0;
+        for (std::size_t i = 0; i < windows.size(); ++i) {
+            const AlignmentWindow& w = windows[i];
+            if (!(w.envelope_curve_peak > 0.0)) continue;
+            if (std::fabs(w.envelope_delay_samples - delay) > kEnvelopeAgree_s * kRateHz) continue;
+            ++agreeing;
+            agree_speech += w.speech_s;
+            ref_energy += window_env_ref_energy[i];
+            deg_energy += window_env_deg_energy[i];
+            line.add(0.5 * double(w.ref_begin_sample + w.ref_end_sample) / kRateHz, w.envelope_delay_samples);
+        }
+        // They must not trend (a stretch does).
+        if (std::fabs(line.change()) >= kEnvelopeMaxTrend_s * kRateHz) return false;
+        const double share = agree_speech / env_curve_weight;
+        // One window alone must be near-certain: chance envelope peaks reach 0.7.
+        const bool enough = agreeing >= 2 || (audible == 1 && agreeing == 1 && value >= kEnvelopeSingle);
+        if (value < kEnvelopeConsensusMin || share < kEnvelopeMinAgreeShare || !enough) return false;
+        d.rescued = true;
+        d.rescue = {.method = AlignmentMethod::Envelope,
+                    .delay_samples = delay,
+                    .confidence = kEnvelopeConfidenceScale * value * share,
+                    .envelope_mean = value,
+                    .inliers = agreeing,
+                    .windows = audible,
+                    .ref_energy = ref_energy,
+                    .deg_energy = deg_energy,
+                    .speech_s = agree_speech};
+        d.status = AlignmentStatus::Aligned;
+        return true;
+    }
+
     std::string describe_drift() const {
         char text[400];
         const AlignmentWindow& a = windows[drift_window_a];
@@ -1160,6 +1451,45 @@ struct Aligner::Impl {
                 std::snprintf(text, sizeof text, "delay drifts: not aligned");
         }
         return text;
+    }
+
+    // One segment over the whole file from a rescue (steps 7 and 8).
+    AlignmentResult rescued_result(AlignmentResult& r, const Decision& d) const {
+        char text[600];
+        DelaySegment out;
+        out.delay_samples = std::llround(d.rescue.delay_samples);
+        out.ref_begin_sample = std::max<std::int64_t>(0, -out.delay_samples);
+        out.ref_end_sample = std::max(out.ref_begin_sample, std::min(ref_full.total(), deg_full.total() - out.delay_samples));
+        out.confidence = d.rescue.confidence;
+        out.gain_db = d.rescue.ref_energy > 0.0 ? to_db(d.rescue.deg_energy / d.rescue.ref_energy) : 0.0;
+        out.windows = d.rescue.inliers;
+        out.speech_s = d.rescue.speech_s;
+        r.segments.push_back(out);
+        r.method = d.rescue.method;
+        r.delay_samples = out.delay_samples;
+        r.delay_ms = 1000.0 * double(out.delay_samples) / kRateHz;
+        r.fractional_delay_samples = d.rescue.segment != SIZE_MAX ? segments[d.rescue.segment].fractional_delay_samples
+                                                                   : d.rescue.delay_samples;
+        r.gain_db = out.gain_db;
+        r.confidence = out.confidence;
+        if (d.rescue.method == AlignmentMethod::Envelope) {
+            std::snprintf(text, sizeof text,
+                          "aligned on the low-band envelopes only: the waveform does not correlate (%s by the "
+                          "waveform: a vocoder or heavy processing?); %d of %d speech windows agree; delay "
+                          "accurate to about 1 ms, not to the sample",
+                          to_string(d.waveform_status), d.rescue.inliers, d.rescue.windows);
+        } else {
+            std::snprintf(text, sizeof text,
+                          "%d of %d windows with a delay agree on one constant delay; the local drift sign was "
+                          "set aside as an outlier (%s)",
+                          d.rescue.inliers, d.rescue.windows, drift != DriftCause::None ? describe_drift().c_str() : "-");
+        }
+        r.warning = text;
+        std::snprintf(text, sizeof text, "delay %.3f ms (%lld samples), gain %.2f dB, confidence %.2f, by the %s",
+                      r.delay_ms, static_cast<long long>(r.delay_samples), r.gain_db, r.confidence,
+                      to_string(r.method));
+        r.reason = text;
+        return r;
     }
 
     AlignmentResult result() const {
@@ -1216,6 +1546,7 @@ struct Aligner::Impl {
             r.reason = text;
             return r;
         }
+        if (d.rescued) return rescued_result(r, d);
 
         const std::int64_t ref_length = ref_full.total();
         const std::int64_t deg_length = deg_full.total();

@@ -62,6 +62,35 @@
 //       reaches 0.7) at delays within 50 ms of each other (stretch > 2%).
 //     A stretch too small to move the delay 1 ms within the file (e.g. 0.1%
 //     over 1 s) is not seen, and costs at most that much misalignment.
+//  7. One constant delay, judged on the whole file once both streams have
+//     ended (issue #10: Speex, Codec2). Per-window drift signs are local: a
+//     CELP codec's window can peak a pitch period off, or its halves can
+//     disagree, while the file has one delay. So when the above calls drift,
+//     the windows' waveform delays are pooled: if 3 or more (and at least
+//     2/3 of all windows with a delay) lie within 1 ms of one delay, and a
+//     straight line through them moves less than 0.5 ms over the file (clock
+//     skew would move it steadily), that delay is taken (the segment's
+//     summed fine curve when one holds it), with a warning naming the
+//     outlier windows.
+//  8. Envelope fallback for vocoders (Codec2, LPCNet-like): their waveform
+//     does not follow the input, but the low band's 5 ms RMS envelope does.
+//     Every speech window's envelope (every 0.5 ms) is correlated over
+//     +-max_delay (Pearson, by FFT) and the curves are summed over the file,
+//     weighted by speech. When the waveform gives no alignment, or only a
+//     weak one (confidence < 0.6) more than 2.5 ms from a strong envelope
+//     consensus (mean >= 0.8), the delay is the summed curve's peak (0.5 ms
+//     grid, parabolic in between) if its mean correlation reaches 0.6 and
+//     at least half of the windows (by speech; at least two, or a file's
+//     only speech window at 0.85) peak on their own within 5 ms of it.
+//     A time stretch also keeps envelopes alike: two or more windows (or a
+//     quarter) that prefer a stretched copy, or agreeing windows whose own
+//     delays trend by 6 ms or more over the file, rule the fallback out.
+//     The method is then "envelope", the confidence half that mean times
+//     the agreeing share (at most 0.5: on the corpus through Codec2 the
+//     delay lands 0.1-7 ms from the click-train delay), and a warning says
+//     that the waveform did not correlate. Unrelated speech peaks at
+//     different lags in each window, so its summed curve stays low and it is
+//     still refused.
 //  Failures: reference or degraded shorter than min_duration_s (0.5 s);
 //  reference without speech; degraded silent (< -100 dBFS) wherever the
 //  reference speaks; fewer than half of the reference's speech windows (where
@@ -151,7 +180,16 @@ struct AlignmentWindow {
     double fractional_delay_samples = 0.0;  ///< Parabolic interpolation of the fine peak.
     double gain_db = 0.0;               ///< Found only.
     double stretch_percent = 0.0;       ///< Non-zero: the window correlates best time-stretched by this much.
+    double envelope_curve_peak = 0.0;   ///< Peak of its fine (0.5 ms) envelope correlation.
+    double envelope_delay_samples = 0.0;  ///< ... at this delay.
 };
+
+/// What the delay was found on.
+enum class AlignmentMethod {
+    Waveform,  ///< Cross-correlation of the low-band waveforms (normal).
+    Envelope,  ///< Only the 5 ms low-band envelopes correlate (vocoders): coarser.
+};
+const char* to_string(AlignmentMethod method);
 
 struct DelaySegment {
     std::int64_t ref_begin_sample = 0;  ///< [begin, end) in reference samples; only where the
@@ -174,7 +212,9 @@ struct AlignmentResult {
     double delay_ms = 0.0;              ///< delay_samples in ms (the integer delay used).
     double fractional_delay_samples = 0.0;
     double gain_db = 0.0;               ///< Over all segments.
-    double confidence = 0.0;            ///< Mean coarse confidence of the dominant segment.
+    double confidence = 0.0;            ///< Mean coarse confidence of the dominant segment (0..1).
+    AlignmentMethod method = AlignmentMethod::Waveform;
+    std::string warning;                ///< Set when aligned despite doubts (outliers, envelope only).
     std::vector<DelaySegment> segments; ///< The delay map (empty unless ok()).
     std::vector<AlignmentWindow> windows;  ///< Diagnostics, one per reference window.
 };

@@ -124,7 +124,9 @@ json pipeline::result_json(const AnalysisResult& r) {
                {{"delay_ms", rounded(r.alignment.delay_ms, 3)},
                 {"gain_db", rounded(r.alignment.gain_db, 2)},
                 {"confidence", rounded(r.alignment.confidence, 3)},
-                {"segments", r.alignment.segments}}},
+                {"segments", r.alignment.segments},
+                {"method", r.alignment.method},
+                {"warning", r.alignment.warning.empty() ? json(nullptr) : json(r.alignment.warning)}}},
               {"degraded_bandwidth_hz", rounded(r.degraded_bandwidth_hz, 0)},
               {"summary",
                {{"sibilants", s.sibilants},
@@ -181,7 +183,9 @@ std::string to_text(const AnalysisResult& r, int max_events) {
     } else {
         out << "alignment  delay " << format("%.2f ms", r.alignment.delay_ms) << ", gain "
             << format("%+.2f dB", r.alignment.gain_db) << " (confidence " << format("%.2f", r.alignment.confidence)
-            << ", " << r.alignment.segments << (r.alignment.segments == 1 ? " segment)" : " segments)") << "\n";
+            << ", " << r.alignment.segments << (r.alignment.segments == 1 ? " segment" : " segments")
+            << (r.alignment.method == "waveform" ? "" : ", by the " + r.alignment.method) << ")\n";
+        if (!r.alignment.warning.empty()) out << "warning    " << r.alignment.warning << "\n";
         out << "bandwidth  " << format("%.1f kHz", r.degraded_bandwidth_hz / 1000.0) << " carried by the degraded\n";
     }
     int s_count = 0;

@@ -86,6 +86,8 @@ bool start_result(const dsp::AlignmentResult& alignment, AnalysisResult& result)
     result.alignment.gain_db = alignment.gain_db;
     result.alignment.confidence = alignment.confidence;
     result.alignment.segments = static_cast<int>(alignment.segments.size());
+    result.alignment.method = dsp::to_string(alignment.method);
+    result.alignment.warning = alignment.warning;
     return true;
 }
 

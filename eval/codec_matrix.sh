@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Does the aligner find each ffmpeg speech codec's delay (issue #10)? Each
+# speech file goes through ffmpeg encode + decode; the decoded file is kept at
+# the codec's own rate (what a user hands in), and `sibilant analyze REF DEG
+# --json` aligns it. The true delay of each chain is measured once per codec
+# and input rate on a click train sent through the same ffmpeg commands
+# (sibilant_eval_click_delay: cross-correlation of the clicks).
+#
+# Prints one row per codec and file: codec, file, aligned (yes/no), delay_ms,
+# true_ms, |error| ms, lisp_index, method, confidence (or the error message),
+# then one summary line per codec: aligned n/N, max |error|, files with
+# |error| > 1 ms.
+#
+# Usage: eval/codec_matrix.sh [options] [N]
+#   N               only the first N corpus files (default: all)
+#   --corpus DIR    speech folder (default: ../shared/corpus beside the checkout)
+#   --no-testdata   leave out testdata/speech/*.flac
+#   --codecs LIST   comma-separated subset of the codec names below
+#   --build DIR     CMake build folder with sibilant_cli and
+#                   sibilant_eval_click_delay (default: build)
+#   --keep DIR      keep the encoded/decoded files there (default: a temp dir)
+# Codecs whose ffmpeg encoder is missing are listed as skipped.
+# Exit status: 0 every pair aligned within 1 ms, 1 otherwise, 2 set-up problem.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+corpus="$here/../shared/corpus"
+build_dir="$here/build"
+testdata=1
+only=""
+keep=""
+limit=0
+
+while (($#)); do
+  case "$1" in
+    --corpus) corpus="$2"; shift 2 ;;
+    --no-testdata) testdata=0; shift ;;
+    --codecs) only="$2"; shift 2 ;;
+    --build) build_dir="$2"; shift 2 ;;
+    --keep) keep="$2"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "codec_matrix: unknown option $1" >&2; exit 2 ;;
+    *) limit="$1"; shift ;;
+  esac
+done
+
+cli="$build_dir/tools/sibilant"
+clicks_tool="$build_dir/eval/sibilant_eval_click_delay"
+for tool in "$cli" "$clicks_tool"; do
+  [[ -x "$tool" ]] || { echo "codec_matrix: $tool missing (build sibilant_cli and sibilant_eval_click_delay)" >&2; exit 2; }
+done
+command -v ffmpeg >/dev/null || { echo "codec_matrix: ffmpeg not found" >&2; exit 2; }
+command -v jq >/dev/null || { echo "codec_matrix: jq not found" >&2; exit 2; }
+
+# name | encoder | container extension | ffmpeg encoder options
+codecs=(
+  "gsm|libgsm|gsm|-ar 8000"
+  "speex_nb_8k|libspeex|ogg|-ar 8000 -b:a 8k"
+  "speex_wb|libspeex|ogg|-ar 16000"
+  "codec2_3200|libcodec2|c2|-ar 8000 -mode 3200"
+  "codec2_2400|libcodec2|c2|-ar 8000 -mode 2400"
+  "codec2_1600|libcodec2|c2|-ar 8000 -mode 1600"
+  "codec2_1400|libcodec2|c2|-ar 8000 -mode 1400"
+  "codec2_1300|libcodec2|c2|-ar 8000 -mode 1300"
+  "codec2_1200|libcodec2|c2|-ar 8000 -mode 1200"
+  "codec2_700C|libcodec2|c2|-ar 8000 -mode 700C"
+  "g722|g722|g722|-ar 16000"
+  "g726_32k|g726|wav|-ar 8000 -b:a 32k"
+  "adpcm_ima_wav|adpcm_ima_wav|wav|"
+  "adpcm_ms|adpcm_ms|wav|"
+  "aac_64k|aac|m4a|-b:a 64k"
+  "mp3_64k|libmp3lame|mp3|-b:a 64k"
+  "vorbis|libvorbis|ogg|"
+  "opus_12k|libopus|ogg|-b:a 12k"
+  "opus_64k|libopus|ogg|-b:a 64k"
+  "amr_nb|libopencore_amrnb|amr|-ar 8000 -b:a 12.2k"
+  "amr_wb|libvo_amrwbenc|awb|-ar 16000 -b:a 23.85k"
+)
+
+encoders="$(ffmpeg -hide_banner -encoders 2>/dev/null | awk '$1 ~ /^A/ {print $2}')"
+work="${keep:-$(mktemp -d)}"
+mkdir -p "$work"
+[[ -n "$keep" ]] || trap 'rm -rf "$work"' EXIT
+
+files=()
+while IFS= read -r f; do files+=("$f"); done < <(find "$corpus" -maxdepth 1 \( -name '*.wav' -o -name '*.flac' \) | sort)
+((limit > 0)) && files=("${files[@]:0:limit}")
+if ((testdata)); then
+  while IFS= read -r f; do files+=("$f"); done < <(find "$here/testdata/speech" -name '*.flac' | sort)
+fi
+((${#files[@]})) || { echo "codec_matrix: no speech files" >&2; exit 2; }
+
+"$clicks_tool" make "$work/clicks48k.wav"
+
+# encode_decode IN OUT_WAV ENCODER EXT OPTIONS: the decoded file at the codec's rate.
+encode_decode() {
+  local in="$1" out="$2" encoder="$3" ext="$4" opts="$5"
+  # shellcheck disable=SC2086  # options are words
+  ffmpeg -nostdin -v error -y -i "$in" -ac 1 $opts -c:a "$encoder" "${out%.wav}.enc.$ext" &&
+    ffmpeg -nostdin -v error -y -i "${out%.wav}.enc.$ext" -c:a pcm_s16le "$out"
+}
+
+status=0
+printf '%-14s %-34s %-7s %9s %9s %8s %6s %-10s %s\n' codec file aligned delay_ms true_ms err_ms lisp method confidence
+summaries=()
+for spec in "${codecs[@]}"; do
+  IFS='|' read -r name encoder ext opts <<<"$spec"
+  if [[ -n "$only" && ",$only," != *",$name,"* ]]; then continue; fi
+  if ! grep -qx "$encoder" <<<"$encoders"; then
+    summaries+=("$(printf '%-14s skipped: ffmpeg has no %s encoder' "$name" "$encoder")")
+    continue
+  fi
+  declare -A truth=()
+  n=0 ok=0 within=0 max_err=0
+  for f in "${files[@]}"; do
+    stem="$(basename "${f%.*}")"
+    rate="$(ffprobe -v error -select_streams a:0 -show_entries stream=sample_rate -of csv=p=0 "$f")"
+    if [[ -z "${truth[$rate]:-}" ]]; then
+      # The click train at the speech file's rate, then the same chain.
+      ffmpeg -nostdin -v error -y -i "$work/clicks48k.wav" -ar "$rate" "$work/clicks_$rate.wav"
+      encode_decode "$work/clicks_$rate.wav" "$work/${name}_clicks_$rate.wav" "$encoder" "$ext" "$opts"
+      truth[$rate]="$("$clicks_tool" measure "$work/clicks48k.wav" "$work/${name}_clicks_$rate.wav" | awk '{print $2}')"
+    fi
+    true_ms="${truth[$rate]}"
+    deg="$work/${name}_$stem.wav"
+    n=$((n + 1))
+    if ! encode_decode "$f" "$deg" "$encoder" "$ext" "$opts" 2>"$work/ffmpeg.err"; then
+      printf '%-14s %-34s %-7s ffmpeg failed: %s\n' "$name" "$stem" no "$(head -c 200 "$work/ffmpeg.err")"
+      status=1
+      continue
+    fi
+    if "$cli" analyze "$f" "$deg" --json "$work/out.json" -q 2>"$work/err.txt"; then
+      read -r delay lisp method conf < <(jq -r '[.alignment.delay_ms, .summary.lisp_index,
+        (.alignment.method // "-"), .alignment.confidence] | @tsv' "$work/out.json")
+      err="$(awk -v a="$delay" -v b="$true_ms" 'BEGIN {d = a - b; if (d < 0) d = -d; printf "%.3f", d}')"
+      ok=$((ok + 1))
+      if awk -v e="$err" 'BEGIN {exit !(e <= 1.0)}'; then within=$((within + 1)); else status=1; fi
+      max_err="$(awk -v e="$err" -v m="$max_err" 'BEGIN {print (e > m ? e : m)}')"
+      printf '%-14s %-34s %-7s %9.3f %9.3f %8s %6.1f %-10s %.3f\n' "$name" "$stem" yes "$delay" "$true_ms" "$err" \
+        "$lisp" "$method" "$conf"
+    else
+      status=1
+      printf '%-14s %-34s %-7s %9s %9.3f %8s %6s %s\n' "$name" "$stem" no - "$true_ms" - - \
+        "$(tr '\n' ' ' <"$work/err.txt" | head -c 300)"
+    fi
+  done
+  truths=""
+  for r in "${!truth[@]}"; do truths+=" ${truth[$r]} ms at $r Hz;"; done
+  unset truth
+  summaries+=("$(printf '%-14s aligned %d/%d, within 1 ms %d/%d, max |error| %.3f ms (true delay:%s)' \
+    "$name" "$ok" "$n" "$within" "$n" "$max_err" "${truths%;}")")
+done
+echo
+echo "summary"
+printf '%s\n' "${summaries[@]}"
+exit "$status"
