@@ -20,7 +20,7 @@ packages=(
   libcpp-httplib-dev libpcap-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  ffmpeg prometheus tcpdump tshark curl
+  ffmpeg prometheus tcpdump tshark curl jq
 )
 
 missing=()
