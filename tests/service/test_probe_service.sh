@@ -43,6 +43,9 @@ wait_for() {
 metric() {  # metric NAME [LABEL-SUBSTRING]: the value of the first matching sample in metrics.txt
   grep -v '^#' metrics.txt | grep "^$1[{ ]" | grep -F -- "${2:-}" | head -1 | awk '{print $2}'
 }
+lisp_flags_of() {  # lisp_flags_of SSRC [FILE]: the stream's lisp-flagged events in FILE (metrics.txt)
+  grep "^sibilant_stream_flagged_events_total{ssrc=\"$1\"" "${2:-metrics.txt}" | grep 'kind="lisp"' | awk '{print $2}'
+}
 scrape() { curl -sf --max-time 5 "http://$http/metrics" -o metrics.txt; }
 
 # --- the probe -------------------------------------------------------------
@@ -115,11 +118,11 @@ for s in 0x11111111 0x22222222 0x33333333 0x44444444; do
   [[ $(metric sibilant_stream_sibilants_total "ssrc=\"$s\"") -gt 0 ]] || fail "stream $s: no sibilants"
 done
 for s in 0x11111111 0x33333333; do
-  lisp_flags=$(grep "^sibilant_stream_flagged_events_total{ssrc=\"$s\"" metrics.txt | grep 'kind="lisp"' | awk '{print $2}')
+  lisp_flags=$(lisp_flags_of "$s")
   [[ "$lisp_flags" == 0 ]] || fail "64 kbit/s stream $s flagged $lisp_flags lisps"
 done
 for s in 0x22222222 0x44444444; do
-  lisp_flags=$(grep "^sibilant_stream_flagged_events_total{ssrc=\"$s\"" metrics.txt | grep 'kind="lisp"' | awk '{print $2}')
+  lisp_flags=$(lisp_flags_of "$s")
   [[ "$lisp_flags" -gt 0 ]] || fail "narrowband stream $s not flagged"
   bw=$(metric sibilant_stream_coded_bandwidth_hertz "ssrc=\"$s\"")
   [[ "$bw" == 4000 ]] || fail "narrowband stream $s: coded bandwidth $bw"
@@ -210,12 +213,10 @@ for reason in truncated wrong_version rtcp payload_type not_opus oversize stream
 done
 series=$(grep -c '^sibilant_stream_sibilants_total{' metrics.txt)
 (( series <= 12 )) || fail "$series stream series: cardinality not bounded by --max-streams"
-lisp_of() { grep "^sibilant_stream_flagged_events_total{ssrc=\"$1\"" metrics.txt | grep 'kind="lisp"' | awk '{print $2}'; }
-[[ $(lisp_of 0x55555555) == 0 ]] || fail "64 kbit/s stream flagged lisps under the flood"
-[[ $(lisp_of 0x66666666) -gt 0 ]] || fail "narrowband stream not flagged under the flood"
-echo "under the flood: 64k lisp flags $(lisp_of 0x55555555), narrowband $(lisp_of 0x66666666)" \
-     "(before: $(grep '^sibilant_stream_flagged_events_total{ssrc="0x11111111"' metrics-phase1.txt | grep lisp | awk '{print $2}')," \
-     "$(grep '^sibilant_stream_flagged_events_total{ssrc="0x22222222"' metrics-phase1.txt | grep lisp | awk '{print $2}'))"
+[[ $(lisp_flags_of 0x55555555) == 0 ]] || fail "64 kbit/s stream flagged lisps under the flood"
+[[ $(lisp_flags_of 0x66666666) -gt 0 ]] || fail "narrowband stream not flagged under the flood"
+echo "under the flood: 64k lisp flags $(lisp_flags_of 0x55555555), narrowband $(lisp_flags_of 0x66666666)" \
+     "(before: $(lisp_flags_of 0x11111111 metrics-phase1.txt), $(lisp_flags_of 0x22222222 metrics-phase1.txt))"
 ok "phase 2: verdicts kept under the flood, refused and dropped traffic counted, /metrics answered"
 
 # --- SSE, the capture of phase 1 ----------------------------------------------------------
