@@ -97,6 +97,9 @@ struct SibilantEventResult {
     /// False when the event falls in the guard zone around a delay step, where
     /// the degraded has no reliable counterpart: not scored, not in the indices.
     bool compared = true;
+    /// Reference mode: the delay (ms) at which this event was compared, its
+    /// delay-map segment's (after drift compensation, if any).
+    double delay_ms = 0;
     double bandwidth_hz = 0;            ///< Highest frequency the degraded carries in this event.
     double pre_echo_added_db = -99;     ///< Energy the degraded added before the onset beyond twice the reference's there, re the event's level (-99: none).
     double carried_loss_db = 0;         ///< Loss in 2.5 kHz .. max(4 kHz, channel bandwidth) (dropout input).
@@ -132,13 +135,33 @@ struct AnalysisSummary {
     std::string verdict;         ///< "clean", "lisp", "smearing", "dropouts", or e.g. "lisp+smearing"; "no-sibilants".
 };
 
+/// One point of the delay track: the delay measured around reference time
+/// time_s (on 0.2 s of speech, every 0.1 s where it correlates).
+struct DelayTrackPoint {
+    double time_s = 0;
+    double delay_ms = 0;
+    double confidence = 0;       ///< Normalised waveform correlation, 0..1.
+};
+
 struct AlignmentReport {
-    double delay_ms = 0;         ///< Positive: the degraded lags the reference.
+    double delay_ms = 0;         ///< Positive: the degraded lags the reference. The dominant segment's.
     double gain_db = 0;          ///< Degraded level relative to the reference.
     double confidence = 0;       ///< Normalised correlation, 0..1.
     int segments = 1;            ///< >1 when the delay stepped (jitter buffer); see delay map.
     std::string method = "waveform";  ///< "waveform", or "envelope" when only the envelopes correlate (vocoders).
     std::string warning;         ///< Non-empty: aligned despite a doubt, which it names.
+    /// Clock drift of the degraded, ppm: positive when it is longer than the
+    /// reference (its clock ran slow). NaN when it cannot be measured (no
+    /// waveform correlation, as through a vocoder; under 2 s tracked; a delay
+    /// that moves but not in a straight line, as a time-stretch does).
+    double drift_ppm = 0;
+    /// The degraded was resampled to undo the drift before it was analysed.
+    bool drift_compensated = false;
+    /// The delay varies over time (time-stretch, inserted or removed
+    /// audio): the delay map follows the track, and each event is compared
+    /// at the delay measured around it (SibilantEventResult::delay_ms).
+    bool time_varying = false;
+    std::vector<DelayTrackPoint> delay_track;
 };
 
 struct AnalysisResult {

@@ -57,6 +57,11 @@ struct ReadOptions {
     int channel = -1;
     /// Output rate of the reader; 0 keeps the file's own rate.
     int target_rate_hz = kInternalRateHz;
+    /// The file's samples are taken to be at its sample rate times this
+    /// (then resampled to target_rate_hz): > 1 shortens the output. Undoes a
+    /// recording clock that ran slow (clock-drift compensation, issue #10).
+    /// (0.5, 2); 1 leaves the file's timing alone.
+    double rate_scale = 1.0;
 };
 
 /// Streams a file as mono float blocks at ReadOptions::target_rate_hz.

@@ -123,6 +123,7 @@
 // aligner stops with status Overrun.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -201,6 +202,13 @@ struct DelaySegment {
     double speech_s = 0.0;              ///< Reference speech in those windows.
 };
 
+/// One point of the delay track (align_recording(), issue #10).
+struct DelayTrackPoint {
+    std::int64_t ref_sample = 0;  ///< Centre of the reference window it was measured on (48 kHz).
+    double delay_samples = 0.0;   ///< degraded[n + delay] ~ reference[n] around it (48 kHz, fractional).
+    double confidence = 0.0;      ///< Normalised waveform correlation at its peak, 0..1.
+};
+
 struct AlignmentResult {
     AlignmentStatus status = AlignmentStatus::Pending;
     std::string reason;                 ///< Always set; says why on failure.
@@ -217,6 +225,23 @@ struct AlignmentResult {
     std::string warning;                ///< Set when aligned despite doubts (outliers, envelope only).
     std::vector<DelaySegment> segments; ///< The delay map (empty unless ok()).
     std::vector<AlignmentWindow> windows;  ///< Diagnostics, one per reference window.
+
+    // Set by align_recording() only (the whole-file stages of issue #10).
+    /// Clock drift of the degraded against the reference, in parts per
+    /// million: positive when the degraded is longer (degraded[n * (1 + ppm
+    /// 1e-6) + delay] ~ reference[n]). NaN when it could not be measured (no
+    /// waveform correlation: vocoders; or fewer than 2 s of tracked speech).
+    double drift_ppm = 0.0;
+    /// The degraded was resampled to undo the drift and every delay above
+    /// refers to that compensated degraded: rewind an AlignmentSource with
+    /// degraded_rate_scale to get it (1 + the drift measured before
+    /// compensating; drift_ppm adds what remained after it).
+    bool drift_compensated = false;
+    double degraded_rate_scale = 1.0;
+    /// The delay map is the delay track's (time-stretch, inserted or removed
+    /// silence): contiguous segments, each at the delay measured around it.
+    bool time_varying = false;
+    std::vector<DelayTrackPoint> delay_track;  ///< Every 0.1 s of reference speech that correlates.
 };
 
 class Aligner {
@@ -257,6 +282,55 @@ private:
 /// Batch: the same Aligner fed whole signals. Throws Error only for an invalid config.
 AlignmentResult align(std::span<const float> reference, std::span<const float> degraded,
                       const AlignerConfig& config = {});
+
+/// Both signals of a recording pair, read from the start as often as the
+/// whole-file stages need (align_recording() reads them up to five times).
+/// Implementations: two buffers, two files. read_*() fill up to out.size()
+/// 48 kHz mono samples and return how many, 0 only at the end; they may throw.
+class AlignmentSource {
+public:
+    virtual ~AlignmentSource() = default;
+    /// Back to the start of both streams. The degraded is delivered as if its
+    /// sample rate were degraded_rate_scale times its own (resampled to 48
+    /// kHz from there): > 1 shortens it, which undoes a positive drift.
+    virtual void rewind(double degraded_rate_scale) = 0;
+    virtual std::size_t read_reference(std::span<float> out) = 0;
+    virtual std::size_t read_degraded(std::span<float> out) = 0;
+};
+
+/// The pair as two buffers (the caller's; they must outlive the source). A
+/// rate scale other than 1 resamples the degraded (libsoxr) into a copy the
+/// source keeps until the next scale.
+class BufferSource final : public AlignmentSource {
+public:
+    BufferSource(std::span<const float> reference, std::span<const float> degraded);
+    void rewind(double degraded_rate_scale) override;
+    std::size_t read_reference(std::span<float> out) override;
+    std::size_t read_degraded(std::span<float> out) override;
+
+private:
+    std::span<const float> reference_, degraded_, current_;
+    std::vector<float> scaled_;
+    double scaled_for_ = 0.0;
+    std::size_t reference_pos_ = 0, degraded_pos_ = 0;
+};
+
+/// The whole-file aligner (issue #10), the one interface analysis calls:
+///  1. the constant-delay Aligner above (steps, codecs, vocoders);
+///  2. the delay track (dsp/alignment/delay_track.hpp), seeded by its windows;
+///  3. the clock drift estimated from the track (dsp/alignment/drift_estimate.hpp);
+///     when significant, the degraded is compensated (rewind with the
+///     inverse ratio) and 1 and 2 run again on it;
+///  4. when the Aligner failed with drift, or its delay map disagrees with the
+///     track (by more than 2 ms on more than 15% of the track), the track's
+///     own delay map replaces it (time_varying) with a warning, if the track
+///     follows at least half of the reference's speech points smoothly (see
+///     consistent_points() in dsp/alignment/delay_track.hpp: chance peaks through a
+///     vocoder scatter).
+/// Failures of step 1 other than drift (unrelated files, silence, too short)
+/// stand: they are returned as they are. Throws what the source throws, and
+/// Error for an invalid config.
+AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& config = {});
 
 /// The degraded mapped onto the reference's timeline: out[n] = degraded[n + delay(n)]
 /// * 10^(-gain_db / 20) for n inside a segment, 0 outside every segment (and for a

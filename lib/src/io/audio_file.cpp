@@ -487,10 +487,14 @@ AudioFileReader::AudioFileReader(const std::string& path, const ReadOptions& opt
         fail(path, "target sample rate " + std::to_string(options.target_rate_hz) +
                        " Hz is outside 1000..1000000 Hz");
 
+    if (!(options.rate_scale > 0.5 && options.rate_scale < 2.0))
+        fail(path, "rate scale " + std::to_string(options.rate_scale) + " is outside (0.5, 2)");
+
     r.channel = options.channel;
     r.output_rate_hz = options.target_rate_hz == 0 ? r.info.sample_rate_hz : options.target_rate_hz;
     r.frame_count_is_exact = (r.sound.sf_info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG;
-    if (r.output_rate_hz != r.info.sample_rate_hz) r.resampler.emplace(r.info.sample_rate_hz, r.output_rate_hz);
+    const double input_rate_hz = r.info.sample_rate_hz * options.rate_scale;
+    if (double(r.output_rate_hz) != input_rate_hz) r.resampler.emplace(input_rate_hz, r.output_rate_hz);
 
     // About 64k samples per block whatever the channel count, at most 4096 frames.
     r.block_frames = std::clamp<std::size_t>(65536 / static_cast<std::size_t>(r.info.channels), 16, 4096);

@@ -49,6 +49,15 @@ json measures_json(const SibilantMeasures& m) {
             {"duration_s", rounded(m.duration_s, 3)}};
 }
 
+json delay_track_json(const std::vector<DelayTrackPoint>& track) {
+    json points = json::array();
+    for (const auto& p : track)
+        points.push_back({{"time_s", rounded(p.time_s, 3)},
+                          {"delay_ms", rounded(p.delay_ms, 3)},
+                          {"confidence", rounded(p.confidence, 3)}});
+    return points;
+}
+
 json event_json(const SibilantEventResult& e, bool blind) {
     json j = {{"start_s", rounded(e.start_s, 3)},
               {"end_s", rounded(e.end_s, 3)},
@@ -71,6 +80,7 @@ json event_json(const SibilantEventResult& e, bool blind) {
         j["degraded"] = e.degraded ? measures_json(*e.degraded) : json(nullptr);
         return j;
     }
+    j["delay_ms"] = rounded(e.delay_ms, 3);
     j["high_band_loss_db"] = rounded(e.high_band_loss_db, 2);
     j["shape_correlation"] = rounded(e.shape_correlation, 3);
     j["tonal_gain_db"] = rounded(e.tonal_gain_db, 2);
@@ -126,7 +136,11 @@ json pipeline::result_json(const AnalysisResult& r) {
                 {"confidence", rounded(r.alignment.confidence, 3)},
                 {"segments", r.alignment.segments},
                 {"method", r.alignment.method},
-                {"warning", r.alignment.warning.empty() ? json(nullptr) : json(r.alignment.warning)}}},
+                {"warning", r.alignment.warning.empty() ? json(nullptr) : json(r.alignment.warning)},
+                {"drift_ppm", std::isfinite(r.alignment.drift_ppm) ? json(rounded(r.alignment.drift_ppm, 2)) : json(nullptr)},
+                {"drift_compensated", r.alignment.drift_compensated},
+                {"time_varying", r.alignment.time_varying},
+                {"delay_track", delay_track_json(r.alignment.delay_track)}}},
               {"degraded_bandwidth_hz", rounded(r.degraded_bandwidth_hz, 0)},
               {"summary",
                {{"sibilants", s.sibilants},

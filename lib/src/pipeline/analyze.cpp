@@ -1,16 +1,19 @@
 // analyze(): the full-reference pipeline of issue #3 as named stages:
-//   align (dsp/alignment) -> remove delay and gain -> the kernel
-//   (pipeline/kernel: STFT, sibilant detection, per-event comparison and
-//   scores, summary), fed the reference and the aligned degraded a chunk at a
-//   time, the way the live probe (issue #4) feeds it. analyze() feeds it from
-//   two buffers; analyze_files() streams both files twice (once into the
-//   aligner, once into the kernel), so that an hour-long pair needs a few MB,
-//   not the 1.4 GB two hours of float samples would take.
+//   align (dsp::align_recording: constant delay, delay track, clock drift)
+//   -> remove delay and gain -> the kernel (pipeline/kernel: STFT, sibilant
+//   detection, per-event comparison and scores, summary), fed the reference
+//   and the aligned degraded a chunk at a time, the way the live probe
+//   (issue #4) feeds it. analyze() reads the pair from two buffers,
+//   analyze_files() streams both files (up to five times through the
+//   aligner's stages, once into the kernel), so that an hour-long pair needs
+//   a few MB, not the 1.4 GB two hours of float samples would take. Both go
+//   through the same AlignmentSource code.
 // analyze_no_reference(): the degraded alone into the kernel's no-reference
 // mode.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,20 +35,41 @@ namespace {
 
 // Reference samples [first, first + out.size()) of the degraded mapped onto
 // the reference's timeline, gain removed: what dsp::remove_delay_and_gain()
-// gives, a chunk at a time. degraded(j) returns degraded sample j, which
-// exists for 0 <= j < degraded_samples.
+// gives, a chunk at a time. degraded(j) returns degraded sample j (0 outside
+// the degraded).
 template <class Degraded>
-void aligned_chunk(Degraded&& degraded, std::int64_t degraded_samples, const dsp::AlignmentResult& a, float scale,
-                   std::int64_t first, std::span<float> out) {
+void aligned_chunk(Degraded&& degraded, const dsp::AlignmentResult& a, float scale, std::int64_t first,
+                   std::span<float> out) {
     std::fill(out.begin(), out.end(), 0.0f);
     const auto end = first + static_cast<std::int64_t>(out.size());
     for (const auto& seg : a.segments) {
         const std::int64_t lo = std::max({first, seg.ref_begin_sample, -seg.delay_samples});
-        const std::int64_t hi = std::min({end, seg.ref_end_sample, degraded_samples - seg.delay_samples});
+        const std::int64_t hi = std::min(end, seg.ref_end_sample);
         for (std::int64_t n = lo; n < hi; ++n)
             out[static_cast<std::size_t>(n - first)] = degraded(n + seg.delay_samples) * scale;
     }
 }
+
+// The pair as two files, reopened at every rewind (memory stays a few blocks
+// whatever the length); the degraded's reader applies the rate scale.
+class FileSource final : public dsp::AlignmentSource {
+public:
+    FileSource(const std::string& reference_path, const std::string& degraded_path, const ReadOptions& read)
+        : reference_path_(reference_path), degraded_path_(degraded_path), read_(read) {}
+    void rewind(double degraded_rate_scale) override {
+        ReadOptions degraded_read = read_;
+        degraded_read.rate_scale = degraded_rate_scale;
+        reference_.emplace(reference_path_, read_);
+        degraded_.emplace(degraded_path_, degraded_read);
+    }
+    std::size_t read_reference(std::span<float> out) override { return reference_->read(out); }
+    std::size_t read_degraded(std::span<float> out) override { return degraded_->read(out); }
+
+private:
+    std::string reference_path_, degraded_path_;
+    ReadOptions read_;
+    std::optional<AudioFileReader> reference_, degraded_;
+};
 
 // Runs the kernel over a source of chunks and fills the result's events,
 // summary and bandwidth. next(chunk) pushes the next chunk into the kernel
@@ -88,8 +112,22 @@ bool start_result(const dsp::AlignmentResult& alignment, AnalysisResult& result)
     result.alignment.segments = static_cast<int>(alignment.segments.size());
     result.alignment.method = dsp::to_string(alignment.method);
     result.alignment.warning = alignment.warning;
+    result.alignment.drift_ppm = alignment.drift_ppm;
+    result.alignment.drift_compensated = alignment.drift_compensated;
+    result.alignment.time_varying = alignment.time_varying;
+    result.alignment.delay_track.clear();
+    for (const auto& p : alignment.delay_track)
+        result.alignment.delay_track.push_back(
+            {double(p.ref_sample) / kInternalRateHz, p.delay_samples * 1000.0 / kInternalRateHz, p.confidence});
     return true;
 }
+
+// The kernel pass of a full-reference analysis: the reference block by block,
+// the degraded (as the alignment's delays refer to it: drift-compensated if
+// it was) read ahead into a ring as far as the delay map reaches and mapped
+// onto the reference's timeline.
+void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult& alignment,
+                        const AnalyzeOptions& options, AnalysisResult& result);
 
 float gain_scale(const dsp::AlignmentResult& a) { return static_cast<float>(std::pow(10.0, -a.gain_db / 20.0)); }
 
@@ -128,6 +166,45 @@ void analyze_incremental(const AnalyzeOptions& options, AnalysisResult& result, 
     result.degraded_bandwidth_hz = status.degraded_bandwidth_hz;
 }
 
+void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult& alignment,
+                        const AnalyzeOptions& options, AnalysisResult& result) {
+    source.rewind(alignment.degraded_rate_scale);
+    // The ring holds what the delay map's spread needs (a time-stretched
+    // degraded can wander far), at least 4 s.
+    std::int64_t lowest = 0, highest = 0;
+    for (const auto& seg : alignment.segments) {
+        lowest = std::min(lowest, seg.delay_samples);
+        highest = std::max(highest, seg.delay_samples);
+    }
+    const auto spread = std::size_t(highest - lowest);
+    dsp::SampleRing degraded(std::max<std::size_t>(std::size_t(4 * kInternalRateHz), spread + 2 * kInternalRateHz) +
+                             kBlock);
+    std::vector<float> deg_block(kBlock), ref_block(kBlock), chunk(kBlock);
+    bool degraded_ended = false;
+    auto degraded_at = [&](std::int64_t j) -> float {
+        while (!degraded_ended && degraded.count() <= j) {
+            const std::size_t n = source.read_degraded(deg_block);
+            if (n == 0) degraded_ended = true;
+            degraded.push(std::span<const float>(deg_block.data(), n));
+        }
+        if (j < 0 || j >= degraded.count()) return 0.0f;
+        if (j < degraded.oldest()) throw Error("analyze: internal: delay map reaches back beyond the ring");
+        return degraded.at(j);
+    };
+    const float scale = gain_scale(alignment);
+    Kernel kernel(full_reference(options), &alignment);
+    std::int64_t pos = 0;
+    run_kernel(kernel, result, [&] {
+        const std::size_t n = source.read_reference(ref_block);
+        if (n == 0) return false;
+        const std::span<float> aligned(chunk.data(), n);
+        aligned_chunk(degraded_at, alignment, scale, pos, aligned);
+        kernel.push(std::span<const float>(ref_block.data(), n), aligned);
+        pos += std::int64_t(n);
+        return true;
+    });
+}
+
 }  // namespace
 
 AnalysisResult analyze(std::span<const float> reference_48k, std::span<const float> degraded_48k,
@@ -149,24 +226,10 @@ AnalysisResult analyze(std::span<const float> reference_48k, std::span<const flo
         });
         return result;
     }
-    const dsp::AlignmentResult alignment = dsp::align(reference_48k, degraded_48k);
+    dsp::BufferSource source(reference_48k, degraded_48k);
+    const dsp::AlignmentResult alignment = dsp::align_recording(source);
     if (!start_result(alignment, result)) return result;
-
-    const float scale = gain_scale(alignment);
-    const auto degraded_samples = static_cast<std::int64_t>(degraded_48k.size());
-    auto degraded = [&](std::int64_t j) { return degraded_48k[static_cast<std::size_t>(j)]; };
-    Kernel kernel(full_reference(options), &alignment);
-    std::vector<float> chunk(kBlock);
-    std::size_t pos = 0;
-    run_kernel(kernel, result, [&] {
-        if (pos >= reference_48k.size()) return false;
-        const std::size_t take = std::min(kBlock, reference_48k.size() - pos);
-        const std::span<float> aligned(chunk.data(), take);
-        aligned_chunk(degraded, degraded_samples, alignment, scale, static_cast<std::int64_t>(pos), aligned);
-        kernel.push(reference_48k.subspan(pos, take), aligned);
-        pos += take;
-        return true;
-    });
+    run_full_reference(source, alignment, options, result);
     return result;
 }
 
@@ -195,68 +258,10 @@ AnalysisResult analyze_files(const std::string& reference_path, const std::strin
             });
             return result;
         }
-        // Pass 1: both files into the aligner, in step.
-        dsp::Aligner aligner;
-        std::int64_t reference_samples = 0, degraded_samples = 0;
-        {
-            AudioFileReader ref(reference_path, read), deg(degraded_path, read);
-            std::vector<float> a(kBlock), b(kBlock);
-            bool ref_open = true, deg_open = true;
-            while (ref_open || deg_open) {
-                if (ref_open) {
-                    const std::size_t n = ref.read(a);
-                    aligner.push_reference(std::span<const float>(a.data(), n));
-                    reference_samples += std::int64_t(n);
-                    if (n == 0) {
-                        aligner.end_reference();
-                        ref_open = false;
-                    }
-                }
-                if (deg_open) {
-                    const std::size_t n = deg.read(b);
-                    aligner.push_degraded(std::span<const float>(b.data(), n));
-                    degraded_samples += std::int64_t(n);
-                    if (n == 0) {
-                        aligner.end_degraded();
-                        deg_open = false;
-                    }
-                }
-            }
-        }
-        aligner.finish();
-        const dsp::AlignmentResult alignment = aligner.result();
+        FileSource source(reference_path, degraded_path, read);
+        const dsp::AlignmentResult alignment = dsp::align_recording(source);
         if (!start_result(alignment, result)) return result;
-
-        // Pass 2: the reference block by block; the degraded read ahead into
-        // a ring as far as the delay map reaches (delays stay within
-        // +-max_delay_s, 1 s), mapped onto the reference's timeline.
-        AudioFileReader ref(reference_path, read), deg(degraded_path, read);
-        dsp::SampleRing degraded(std::size_t(4.0 * kInternalRateHz) + kBlock);
-        std::vector<float> deg_block(kBlock), ref_block(kBlock), chunk(kBlock);
-        auto degraded_at = [&](std::int64_t j) {
-            while (degraded.count() <= j) {
-                const std::size_t n = deg.read(deg_block);
-                if (n == 0) throw Error(degraded_path + ": ended before its first reading did");
-                degraded.push(std::span<const float>(deg_block.data(), n));
-            }
-            if (j < degraded.oldest()) throw Error("analyze: internal: delay map reaches back beyond the ring");
-            return degraded.at(j);
-        };
-        const float scale = gain_scale(alignment);
-        Kernel kernel(full_reference(options), &alignment);
-        std::int64_t pos = 0;
-        run_kernel(kernel, result, [&] {
-            const std::size_t n = ref.read(ref_block);
-            if (n == 0) return false;
-            const std::span<float> aligned(chunk.data(), n);
-            aligned_chunk(degraded_at, degraded_samples, alignment, scale, pos, aligned);
-            kernel.push(std::span<const float>(ref_block.data(), n), aligned);
-            pos += std::int64_t(n);
-            return true;
-        });
-        if (pos != reference_samples) throw Error(reference_path + ": read " + std::to_string(pos) +
-                                                  " samples the second time, " + std::to_string(reference_samples) +
-                                                  " the first");
+        run_full_reference(source, alignment, options, result);
     } catch (const Error& e) {
         throw Error(reference_path + " vs " + degraded_path + ": " + e.what());
     }

@@ -27,9 +27,19 @@ bool in_guard_zone(const dsp::AlignmentResult* a, std::int64_t first, std::int64
     if (a == nullptr) return false;
     for (std::size_t i = 0; i + 1 < a->segments.size(); ++i) {
         const std::int64_t gap_begin = a->segments[i].ref_end_sample, gap_end = a->segments[i + 1].ref_begin_sample;
-        if (first < gap_end && end > gap_begin) return true;
+        // Segments that meet (a delay track's map) leave no gap.
+        if (gap_end > gap_begin && first < gap_end && end > gap_begin) return true;
     }
     return false;
+}
+
+// The delay (ms) of the delay-map segment holding reference sample n: the
+// delay the event around it is compared at. 0 without a map (live probe).
+double delay_ms_at(const dsp::AlignmentResult* a, std::int64_t n, double rate_hz) {
+    if (a == nullptr) return 0.0;
+    for (const auto& s : a->segments)
+        if (n >= s.ref_begin_sample && n < s.ref_end_sample) return double(s.delay_samples) * 1000.0 / rate_hz;
+    return a->delay_ms;
 }
 
 dsp::ComparerConfig compare_config(const KernelConfig& c, const dsp::StftConfig& stft) {
@@ -175,6 +185,7 @@ struct Kernel::Impl {
                 reference_samples.copy(mid.first, reference_middle);
                 degraded_samples.copy(mid.first, degraded_middle);
                 comparer.compare(e, reference_middle, degraded_middle, r);
+                r.delay_ms = delay_ms_at(guard_zones, (first + end) / 2, rate_hz);
             }
             totals.add(r);
             ++judged;

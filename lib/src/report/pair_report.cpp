@@ -139,6 +139,15 @@ std::string facts_table(const AnalysisResult& r, const Spectrogram& s) {
                                           ? ", " + std::to_string(r.alignment.segments) +
                                                 " segments (delay steps; the picture uses the main one)"
                                           : ""));
+    if (!blind) {
+        const AlignmentReport& a = r.alignment;
+        out += fact("clock drift", std::isfinite(a.drift_ppm)
+                                       ? fixed(a.drift_ppm, 1) + " ppm" +
+                                             (a.drift_compensated ? " (compensated: the degraded was resampled)" : "")
+                                       : "not measured (no waveform correlation to track)");
+        if (a.time_varying) out += fact("delay", "varies over time: each event compared at its own delay (see the track)");
+        if (!a.warning.empty()) out += fact("alignment warning", escape(a.warning));
+    }
     out += fact(blind ? "bandwidth" : "degraded bandwidth", fixed(r.degraded_bandwidth_hz, 0) + " Hz");
     out += fact("sibilants", std::to_string(m.sibilants) + " found, " + std::to_string(m.compared) + " compared, " +
                                  std::to_string(m.flagged) + " flagged (" + std::to_string(m.lisp_flagged) + " lisp, " +
@@ -157,10 +166,12 @@ std::string legend() {
     return out + "</p>\n";
 }
 
-std::string event_table(const std::vector<SibilantEventResult>& events) {
+// `delays`: a column with the delay each event was compared at (a delay
+// that varies over time).
+std::string event_table(const std::vector<SibilantEventResult>& events, bool delays) {
     std::string out =
         "<table class=\"events\">\n<tr><th>#</th><th>time (s)</th><th>class</th><th>verdict</th><th>lisp</th>"
-        "<th>smearing</th><th>dropout</th><th>why</th></tr>\n";
+        "<th>smearing</th><th>dropout</th>" + std::string(delays ? "<th>delay (ms)</th>" : "") + "<th>why</th></tr>\n";
     for (std::size_t i = 0; i < events.size(); ++i) {
         const SibilantEventResult& e = events[i];
         const std::string verdict = event_verdict(e);
@@ -168,9 +179,39 @@ std::string event_table(const std::vector<SibilantEventResult>& events) {
                std::to_string(i + 1) + "</td><td class=\"num\">" + fixed(e.start_s, 2) + "&ndash;" + fixed(e.end_s, 2) +
                "</td><td>/" + escape(e.cls) + "/</td><td><i class=\"swatch\"></i>" + verdict + "</td><td class=\"num\">" +
                fixed(e.lisp, 1) + "</td><td class=\"num\">" + fixed(e.smearing, 1) + "</td><td>" +
-               (e.dropout ? "yes" : "no") + "</td><td class=\"why\">" + escape(e.why) + "</td></tr>\n";
+               (e.dropout ? "yes" : "no") + "</td>" +
+               (delays ? "<td class=\"num\">" + fixed(e.delay_ms, 2) + "</td>" : std::string()) +
+               "<td class=\"why\">" + escape(e.why) + "</td></tr>\n";
     }
     return out + "</table>\n";
+}
+
+// The delay measured along the file (issue #10): flat for a constant delay,
+// a slope for clock drift (before compensation it is removed), steps and
+// ramps for a jitter buffer's time-stretch.
+std::string delay_track_section(const AlignmentReport& a) {
+    report::svg::Series track{.label = "delay", .colour = report::svg::category_colour(0), .x = {}, .y = {}, .low = {}, .high = {}};
+    double lo = a.delay_track.front().delay_ms, hi = lo;
+    for (const auto& p : a.delay_track) {
+        track.x.push_back(p.time_s);
+        track.y.push_back(p.delay_ms);
+        lo = std::min(lo, p.delay_ms);
+        hi = std::max(hi, p.delay_ms);
+    }
+    const double pad = std::max(1.0, 0.1 * (hi - lo));
+    report::svg::LinePlot plot;
+    plot.css_class = "delay-track";
+    plot.title = "Delay track";
+    plot.x_label = "reference time (s)";
+    plot.y_label = a.drift_compensated ? "delay after drift compensation (ms)" : "delay (ms)";
+    plot.y_min = std::floor(lo - pad);
+    plot.y_max = std::ceil(hi + pad);
+    plot.series.push_back(std::move(track));
+    return "<h2>Delay track</h2>\n<p class=\"note\">The delay of the degraded measured on 0.2 s of reference "
+           "speech every 0.1 s (" + std::to_string(a.delay_track.size()) + " points where the waveforms correlate). " +
+           (a.time_varying ? "It varies: each event was compared at the delay measured around it (its row's delay)."
+                           : "The analysis used the constant delay above.") +
+           "</p>\n" + report::svg::line_plot(plot);
 }
 
 // The whole page; `reference` is null for a no-reference result.
@@ -185,13 +226,17 @@ std::string pair_page(const AnalysisResult& r, const Spectrogram* reference, con
             "by its verdict; hover a mark for its reason, click it for its row.";
     if (!blind)
         body += " The degraded is shown on the reference's timeline: its delay (" + fixed(r.alignment.delay_ms, 2) +
-                " ms) and gain (" + fixed(r.alignment.gain_db, 2) + " dB) removed.";
+                " ms) and gain (" + fixed(r.alignment.gain_db, 2) + " dB) removed" +
+                (r.alignment.time_varying || r.alignment.drift_compensated
+                     ? " (one delay for the picture; the analysis followed the delay track below)."
+                     : ".");
     body += "</p>\n" + legend();
     if (!blind) body += "<h3>Reference</h3>\n" + spectrogram_panel("reference", *reference, top_db, r.events, 0);
     body += std::string(blind ? "<h3>Recording (no reference)</h3>\n" : "<h3>Degraded</h3>\n") +
             spectrogram_panel("degraded", degraded, top_db, r.events, r.degraded_bandwidth_hz);
+    if (!blind && !r.alignment.delay_track.empty()) body += delay_track_section(r.alignment);
     body += "<h2>Events</h2>\n";
-    body += r.events.empty() ? "<p>No sibilant events.</p>\n" : event_table(r.events);
+    body += r.events.empty() ? "<p>No sibilant events.</p>\n" : event_table(r.events, r.alignment.time_varying);
     return report::html::page("sibilant report: " + name, body);
 }
 

@@ -1,0 +1,228 @@
+// align_recording(): the whole-file aligner that analysis calls (issue #10).
+// It runs the stages in order (constant-delay Aligner, delay track, drift
+// estimate and compensation, time-varying delay map) and decides which delay
+// map the kernel gets; see dsp/alignment.hpp for the rules.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "dsp/alignment.hpp"
+#include "dsp/alignment/delay_track.hpp"
+#include "dsp/alignment/drift_estimate.hpp"
+#include "sibilant/resampler.hpp"
+
+namespace sibilant::dsp {
+
+namespace {
+
+constexpr double kRateHz = 48000.0;
+constexpr std::size_t kChunk = 4800;
+constexpr double kDisagree_ms = 2.0;     // the track and the map differ this much at a point ...
+constexpr double kDisagreeShare = 0.15;  // ... at this share of the points (and at least 3)
+constexpr int kMinDisagreeing = 3;
+constexpr double kMinCoverage = 0.5;     // smoothly tracked share of the reference's speech points
+constexpr int kMinTrackPoints = 5;
+
+// The constant-delay Aligner over the whole source, both streams in step.
+AlignmentResult run_aligner(AlignmentSource& source, double scale, const AlignerConfig& config) {
+    source.rewind(scale);
+    Aligner aligner(config);
+    std::vector<float> a(kChunk), b(kChunk);
+    bool ref_open = true, deg_open = true;
+    while (ref_open || deg_open) {
+        if (ref_open) {
+            const std::size_t n = source.read_reference(a);
+            aligner.push_reference(std::span<const float>(a.data(), n));
+            if (n == 0) {
+                aligner.end_reference();
+                ref_open = false;
+            }
+        }
+        if (deg_open) {
+            const std::size_t n = source.read_degraded(b);
+            aligner.push_degraded(std::span<const float>(b.data(), n));
+            if (n == 0) {
+                aligner.end_degraded();
+                deg_open = false;
+            }
+        }
+    }
+    aligner.finish();
+    return aligner.result();
+}
+
+// Where the Aligner saw a delay: windows that found one (waveform or
+// envelope), else its segments.
+std::vector<DelaySeed> seeds_of(const AlignmentResult& a) {
+    std::vector<DelaySeed> seeds;
+    for (const auto& w : a.windows) {
+        const std::int64_t centre = (w.ref_begin_sample + w.ref_end_sample) / 2;
+        if (w.verdict == WindowVerdict::Found || w.verdict == WindowVerdict::Unstable)
+            seeds.push_back({centre, w.delay_samples});
+        else if (w.verdict == WindowVerdict::EnvelopeOnly)
+            seeds.push_back({centre, std::llround(w.envelope_delay_samples)});
+    }
+    if (seeds.empty())
+        for (const auto& s : a.segments) seeds.push_back({(s.ref_begin_sample + s.ref_end_sample) / 2, s.delay_samples});
+    return seeds;
+}
+
+DelayTrack run_track(AlignmentSource& source, double scale, const std::vector<DelaySeed>& seeds,
+                     const AlignerConfig& config) {
+    source.rewind(scale);
+    return track_delay(source, seeds, DelayTrackerConfig{.max_delay_s = config.max_delay_s});
+}
+
+std::optional<std::int64_t> map_delay_at(const std::vector<DelaySegment>& segments, std::int64_t n) {
+    for (const auto& s : segments)
+        if (n >= s.ref_begin_sample && n < s.ref_end_sample) return s.delay_samples;
+    return std::nullopt;
+}
+
+// Track points more than kDisagree_ms off the Aligner's delay map there.
+int disagreeing_points(const AlignmentResult& a, const DelayTrack& track, int& judged) {
+    int bad = 0;
+    judged = 0;
+    for (const auto& p : track.points) {
+        const auto d = map_delay_at(a.segments, p.ref_sample);
+        if (!d) continue;
+        ++judged;
+        if (std::abs(p.delay_samples - double(*d)) > kDisagree_ms * kRateHz / 1000.0) ++bad;
+    }
+    return bad;
+}
+
+bool disagrees(const AlignmentResult& a, const DelayTrack& track) {
+    if (!a.ok()) return true;
+    int judged = 0;
+    const int bad = disagreeing_points(a, track, judged);
+    return bad >= kMinDisagreeing && double(bad) > kDisagreeShare * double(judged);
+}
+
+// Share of the reference's speech points the track follows smoothly.
+double coverage(const DelayTrack& track) {
+    return track.speech_points > 0 ? double(consistent_points(track.points)) / double(track.speech_points) : 0.0;
+}
+
+std::string format(const char* fmt, double a, double b) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, fmt, a, b);
+    return buf;
+}
+
+// The track's own delay map in place of the Aligner's.
+AlignmentResult time_varying(const AlignmentResult& aligner, const DelayTrack& track,
+                             const std::vector<SampleSpan>& sibilants) {
+    AlignmentResult t = aligner;
+    t.segments = delay_map_from_track(track, sibilants);
+    t.status = t.segments.size() > 1 ? AlignmentStatus::AlignedPiecewise : AlignmentStatus::Aligned;
+    t.time_varying = true;
+    t.method = AlignmentMethod::Waveform;
+    const auto dominant = std::max_element(t.segments.begin(), t.segments.end(),
+                                           [](const auto& x, const auto& y) { return x.windows < y.windows; });
+    t.delay_samples = dominant->delay_samples;
+    t.delay_ms = double(t.delay_samples) * 1000.0 / kRateHz;
+    t.fractional_delay_samples = 0.0;
+    t.gain_db = track.gain_db;
+    double confidence = 0.0, lowest = std::numeric_limits<double>::max(), highest = -lowest;
+    for (const auto& p : track.points) {
+        confidence += p.confidence;
+        lowest = std::min(lowest, p.delay_samples * 1000.0 / kRateHz);
+        highest = std::max(highest, p.delay_samples * 1000.0 / kRateHz);
+    }
+    t.confidence = confidence / double(track.points.size()) * std::min(1.0, coverage(track));
+    t.reason = "aligned along the delay track (" + std::to_string(t.segments.size()) + " segments)";
+    t.warning = "the delay varies over time (" + format("%.1f to %.1f ms", lowest, highest) +
+                ": time-stretch, or audio inserted or removed), so each part is compared at the delay measured "
+                "around it, along a track of " +
+                std::to_string(track.points.size()) + " points; the constant-delay aligner found " +
+                (aligner.ok() ? "a delay map that does not follow it" : "no single delay: " + aligner.reason);
+    return t;
+}
+
+std::size_t take(std::span<const float> from, std::size_t& pos, std::span<float> out) {
+    const std::size_t n = std::min(out.size(), from.size() - pos);
+    std::copy_n(from.begin() + std::ptrdiff_t(pos), n, out.begin());
+    pos += n;
+    return n;
+}
+
+}  // namespace
+
+BufferSource::BufferSource(std::span<const float> reference, std::span<const float> degraded)
+    : reference_(reference), degraded_(degraded), current_(degraded) {}
+
+void BufferSource::rewind(double degraded_rate_scale) {
+    reference_pos_ = degraded_pos_ = 0;
+    if (degraded_rate_scale == 1.0) {
+        current_ = degraded_;
+        return;
+    }
+    if (degraded_rate_scale != scaled_for_) {
+        scaled_ = resample(degraded_, kRateHz * degraded_rate_scale, kRateHz);
+        scaled_for_ = degraded_rate_scale;
+    }
+    current_ = scaled_;
+}
+
+std::size_t BufferSource::read_reference(std::span<float> out) { return take(reference_, reference_pos_, out); }
+std::size_t BufferSource::read_degraded(std::span<float> out) { return take(current_, degraded_pos_, out); }
+
+AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& config) {
+    validate(config);
+    const double unknown = std::numeric_limits<double>::quiet_NaN();
+    AlignmentResult a = run_aligner(source, 1.0, config);
+    a.drift_ppm = unknown;
+    // Unrelated, silent or too short: nothing to track.
+    if (!a.ok() && a.status != AlignmentStatus::Drift) return a;
+    const std::vector<DelaySeed> seeds = seeds_of(a);
+    if (seeds.empty()) return a;
+    DelayTrack track = run_track(source, 1.0, seeds, config);
+    const DriftEstimate drift = estimate_drift(track.points);
+    if (drift.measured && drift.linear) a.drift_ppm = drift.ppm;
+
+    if (drift.significant) {
+        // Compensate, and keep it only if it made the delay constant.
+        const double scale = 1.0 + drift.ppm * 1e-6;
+        AlignmentResult b = run_aligner(source, scale, config);
+        const std::vector<DelaySeed> b_seeds = b.ok() ? seeds_of(b) : std::vector<DelaySeed>{};
+        if (!b_seeds.empty()) {
+            DelayTrack b_track = run_track(source, scale, b_seeds, config);
+            if (!disagrees(b, b_track)) {
+                const DriftEstimate residual = estimate_drift(b_track.points);
+                b.drift_compensated = true;
+                b.degraded_rate_scale = scale;
+                b.drift_ppm = (scale * (1.0 + (residual.measured && residual.linear ? residual.ppm : 0.0) * 1e-6) -
+                               1.0) * 1e6;
+                a = std::move(b);
+                track = std::move(b_track);
+            }
+        }
+    }
+    a.delay_track = track.points;
+    if (!disagrees(a, track)) return a;
+    if (coverage(track) >= kMinCoverage && int(track.points.size()) >= kMinTrackPoints) {
+        source.rewind(a.degraded_rate_scale);
+        AlignmentResult t = time_varying(a, track, reference_sibilants(source));
+        t.delay_track = track.points;
+        return t;
+    }
+    const std::string tracked =
+        std::to_string(consistent_points(track.points)) + " of " + std::to_string(track.speech_points);
+    if (!a.ok()) {
+        a.reason += "; the delay track could not replace it (it follows only " + tracked +
+                    " of the reference's speech points smoothly)";
+        return a;
+    }
+    int judged = 0;
+    const int bad = disagreeing_points(a, track, judged);
+    const std::string doubt = "the delay track (" + tracked + " speech points) differs from the delay map by over 2 ms at " +
+                              std::to_string(bad) + " of " + std::to_string(judged) + " points";
+    a.warning = a.warning.empty() ? doubt : a.warning + "; " + doubt;
+    return a;
+}
+
+}  // namespace sibilant::dsp
