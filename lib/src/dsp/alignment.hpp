@@ -285,8 +285,10 @@ AlignmentResult align(std::span<const float> reference, std::span<const float> d
 
 /// Both signals of a recording pair, read from the start as often as the
 /// whole-file stages need (align_recording() reads them up to five times).
-/// Implementations: two buffers, two files. read_*() fill up to out.size()
-/// 48 kHz mono samples and return how many, 0 only at the end; they may throw.
+/// Implementations: two buffers (BufferSource), two files (pipeline/analyze).
+/// next_*() return the next up to max_samples 48 kHz mono samples as a view
+/// that stays valid until the next call for that stream (a buffer is not
+/// copied); empty only at the end. They may throw (a file that fails).
 class AlignmentSource {
 public:
     virtual ~AlignmentSource() = default;
@@ -294,8 +296,8 @@ public:
     /// sample rate were degraded_rate_scale times its own (resampled to 48
     /// kHz from there): > 1 shortens it, which undoes a positive drift.
     virtual void rewind(double degraded_rate_scale) = 0;
-    virtual std::size_t read_reference(std::span<float> out) = 0;
-    virtual std::size_t read_degraded(std::span<float> out) = 0;
+    virtual std::span<const float> next_reference(std::size_t max_samples) = 0;
+    virtual std::span<const float> next_degraded(std::size_t max_samples) = 0;
 };
 
 /// The pair as two buffers (the caller's; they must outlive the source). A
@@ -305,8 +307,8 @@ class BufferSource final : public AlignmentSource {
 public:
     BufferSource(std::span<const float> reference, std::span<const float> degraded);
     void rewind(double degraded_rate_scale) override;
-    std::size_t read_reference(std::span<float> out) override;
-    std::size_t read_degraded(std::span<float> out) override;
+    std::span<const float> next_reference(std::size_t max_samples) override;
+    std::span<const float> next_degraded(std::size_t max_samples) override;
 
 private:
     std::span<const float> reference_, degraded_, current_;

@@ -62,10 +62,19 @@ public:
         reference_.emplace(reference_path_, read_);
         degraded_.emplace(degraded_path_, degraded_read);
     }
-    std::size_t read_reference(std::span<float> out) override { return reference_->read(out); }
-    std::size_t read_degraded(std::span<float> out) override { return degraded_->read(out); }
+    std::span<const float> next_reference(std::size_t max_samples) override {
+        return next(*reference_, reference_block_, max_samples);
+    }
+    std::span<const float> next_degraded(std::size_t max_samples) override {
+        return next(*degraded_, degraded_block_, max_samples);
+    }
 
 private:
+    static std::span<const float> next(AudioFileReader& file, std::vector<float>& block, std::size_t max_samples) {
+        block.resize(max_samples);
+        return std::span<const float>(block.data(), file.read(block));
+    }
+    std::vector<float> reference_block_, degraded_block_;
     std::string reference_path_, degraded_path_;
     ReadOptions read_;
     std::optional<AudioFileReader> reference_, degraded_;
@@ -179,13 +188,13 @@ void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult
     const auto spread = std::size_t(highest - lowest);
     dsp::SampleRing degraded(std::max<std::size_t>(std::size_t(4 * kInternalRateHz), spread + 2 * kInternalRateHz) +
                              kBlock);
-    std::vector<float> deg_block(kBlock), ref_block(kBlock), chunk(kBlock);
+    std::vector<float> chunk(kBlock);
     bool degraded_ended = false;
     auto degraded_at = [&](std::int64_t j) -> float {
         while (!degraded_ended && degraded.count() <= j) {
-            const std::size_t n = source.read_degraded(deg_block);
-            if (n == 0) degraded_ended = true;
-            degraded.push(std::span<const float>(deg_block.data(), n));
+            const std::span<const float> block = source.next_degraded(kBlock);
+            if (block.empty()) degraded_ended = true;
+            degraded.push(block);
         }
         if (j < 0 || j >= degraded.count()) return 0.0f;
         if (j < degraded.oldest()) throw Error("analyze: internal: delay map reaches back beyond the ring");
@@ -195,12 +204,12 @@ void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult
     Kernel kernel(full_reference(options), &alignment);
     std::int64_t pos = 0;
     run_kernel(kernel, result, [&] {
-        const std::size_t n = source.read_reference(ref_block);
-        if (n == 0) return false;
-        const std::span<float> aligned(chunk.data(), n);
+        const std::span<const float> reference = source.next_reference(kBlock);
+        if (reference.empty()) return false;
+        const std::span<float> aligned(chunk.data(), reference.size());
         aligned_chunk(degraded_at, alignment, scale, pos, aligned);
-        kernel.push(std::span<const float>(ref_block.data(), n), aligned);
-        pos += std::int64_t(n);
+        kernel.push(reference, aligned);
+        pos += std::int64_t(reference.size());
         return true;
     });
 }

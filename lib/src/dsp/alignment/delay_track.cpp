@@ -23,7 +23,7 @@ namespace {
 constexpr int kRateHz = 48000;
 constexpr int kTrackRateHz = 8000;
 constexpr int kFactor = kRateHz / kTrackRateHz;
-constexpr int kFrame = 40;                        // 5 ms at 8 kHz
+constexpr int kFrame = kTrackRateHz / 200;        // 5 ms
 constexpr double kQuietMeanSquare = 1e-6;         // -60 dBFS: not speech
 constexpr double kAbsentRatio = 1e-6;             // degraded 60 dB under the reference: absent
 constexpr double kNearPeak = 0.02;                // peaks this close to the highest are candidates
@@ -43,14 +43,13 @@ public:
     // Reads until sample `index` (8 kHz) exists or the stream has ended.
     void fill_until(AlignmentSource& source, std::int64_t index, std::vector<float>* frame_energy) {
         while (!ended_ && ring_.count() <= index) {
-            chunk_.resize(kChunk);
-            const std::size_t n = reference_ ? source.read_reference(chunk_) : source.read_degraded(chunk_);
+            const std::span<const float> chunk = reference_ ? source.next_reference(kChunk) : source.next_degraded(kChunk);
             out_.clear();
-            if (n == 0) {
+            if (chunk.empty()) {
                 resampler_.flush(out_);
                 ended_ = true;
             } else {
-                resampler_.process(std::span<const float>(chunk_.data(), n), out_);
+                resampler_.process(chunk, out_);
             }
             ring_.push(out_);
             if (frame_energy) update_energy(*frame_energy);
@@ -61,6 +60,13 @@ public:
     std::int64_t oldest() const { return ring_.oldest(); }
     // Sample j, 0 outside what the stream holds (before its start, after its end).
     float at(std::int64_t j) const { return j >= 0 && j < ring_.count() ? ring_.at(j) : 0.0f; }
+    // Samples [first, first + n) into out, zeros outside what the stream holds.
+    void copy(std::int64_t first, std::size_t n, float* out) const {
+        const std::int64_t lo = std::clamp<std::int64_t>(first, 0, ring_.count());
+        const std::int64_t hi = std::clamp<std::int64_t>(first + std::int64_t(n), lo, ring_.count());
+        std::fill(out, out + n, 0.0f);
+        if (hi > lo) ring_.copy(lo, std::span<float>(out + (lo - first), std::size_t(hi - lo)));
+    }
 
 private:
     // Mean square of every 5 ms frame completed so far (the ring holds many frames).
@@ -77,7 +83,7 @@ private:
     SampleRing ring_;
     bool reference_;
     bool ended_ = false;
-    std::vector<float> chunk_, out_;
+    std::vector<float> out_;
 };
 
 // The normalised cross-correlation of one reference window with the degraded
@@ -209,6 +215,7 @@ DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& se
     Stream8k reference(std::size_t(window + 2 * kTrackRateHz), true), degraded(capacity, false);
     WindowCorrelator correlator(window, radius);
     DelayTrack track;
+    std::vector<float> window_samples(static_cast<std::size_t>(window));
     double ref_energy = 0.0, deg_energy = 0.0;
 
     bool have_last = false;
@@ -228,10 +235,8 @@ DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& se
         const std::int64_t deg_first = first + base, deg_end = deg_first + window + 2 * radius;
         degraded.fill_until(source, deg_end, nullptr);
         if (deg_first < degraded.oldest() && deg_first >= 0) return false;  // fell out of the ring
-        float* x = correlator.reference();
-        float* y = correlator.degraded();
-        for (int i = 0; i < window; ++i) x[i] = reference.at(first + i);
-        for (std::int64_t j = 0; j < window + 2 * radius; ++j) y[j] = degraded.at(deg_first + j);
+        reference.copy(first, std::size_t(window), correlator.reference());
+        degraded.copy(deg_first, std::size_t(window + 2 * radius), correlator.degraded());
         ex = correlator.run();
         const auto& ncc = correlator.ncc();
         const int peak = pick_peak(ncc, predicted - double(base));
@@ -249,8 +254,9 @@ DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& se
     for (std::int64_t centre = window / 2;; centre += hop) {
         reference.fill_until(source, centre + window / 2, &track.frame_energy);
         if (reference.count() < centre + window / 2) break;  // no full window left
+        reference.copy(centre - window / 2, std::size_t(window), window_samples.data());
         double mean_square = 0.0;
-        for (int i = -window / 2; i < window / 2; ++i) mean_square += double(reference.at(centre + i)) * reference.at(centre + i);
+        for (float v : window_samples) mean_square += double(v) * v;
         mean_square /= window;
         if (mean_square < kQuietMeanSquare) continue;
         ++track.speech_points;
@@ -306,9 +312,8 @@ std::vector<SampleSpan> reference_sibilants(AlignmentSource& source) {
             spans.push_back({std::int64_t(std::floor(e.start_s * kRateHz)), std::int64_t(std::ceil(e.end_s * kRateHz))});
         detector.clear_events();
     };
-    std::vector<float> chunk(kChunk);
-    for (std::size_t n; (n = source.read_reference(chunk)) > 0;) {
-        stft.push(std::span<const float>(chunk.data(), n), [&](const StftFrame& f) { detector.push(f); });
+    for (std::span<const float> chunk; !(chunk = source.next_reference(kChunk)).empty();) {
+        stft.push(chunk, [&](const StftFrame& f) { detector.push(f); });
         take();
     }
     detector.finish();

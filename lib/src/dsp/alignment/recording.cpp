@@ -30,21 +30,20 @@ constexpr int kMinTrackPoints = 5;
 AlignmentResult run_aligner(AlignmentSource& source, double scale, const AlignerConfig& config) {
     source.rewind(scale);
     Aligner aligner(config);
-    std::vector<float> a(kChunk), b(kChunk);
     bool ref_open = true, deg_open = true;
     while (ref_open || deg_open) {
         if (ref_open) {
-            const std::size_t n = source.read_reference(a);
-            aligner.push_reference(std::span<const float>(a.data(), n));
-            if (n == 0) {
+            const std::span<const float> a = source.next_reference(kChunk);
+            aligner.push_reference(a);
+            if (a.empty()) {
                 aligner.end_reference();
                 ref_open = false;
             }
         }
         if (deg_open) {
-            const std::size_t n = source.read_degraded(b);
-            aligner.push_degraded(std::span<const float>(b.data(), n));
-            if (n == 0) {
+            const std::span<const float> b = source.next_degraded(kChunk);
+            aligner.push_degraded(b);
+            if (b.empty()) {
                 aligner.end_degraded();
                 deg_open = false;
             }
@@ -143,11 +142,10 @@ AlignmentResult time_varying(const AlignmentResult& aligner, const DelayTrack& t
     return t;
 }
 
-std::size_t take(std::span<const float> from, std::size_t& pos, std::span<float> out) {
-    const std::size_t n = std::min(out.size(), from.size() - pos);
-    std::copy_n(from.begin() + std::ptrdiff_t(pos), n, out.begin());
+std::span<const float> take(std::span<const float> from, std::size_t& pos, std::size_t max_samples) {
+    const std::size_t n = std::min(max_samples, from.size() - pos);
     pos += n;
-    return n;
+    return from.subspan(pos - n, n);
 }
 
 }  // namespace
@@ -168,8 +166,12 @@ void BufferSource::rewind(double degraded_rate_scale) {
     current_ = scaled_;
 }
 
-std::size_t BufferSource::read_reference(std::span<float> out) { return take(reference_, reference_pos_, out); }
-std::size_t BufferSource::read_degraded(std::span<float> out) { return take(current_, degraded_pos_, out); }
+std::span<const float> BufferSource::next_reference(std::size_t max_samples) {
+    return take(reference_, reference_pos_, max_samples);
+}
+std::span<const float> BufferSource::next_degraded(std::size_t max_samples) {
+    return take(current_, degraded_pos_, max_samples);
+}
 
 AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& config) {
     validate(config);
