@@ -284,20 +284,26 @@ DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& se
     return track;
 }
 
-int consistent_points(const std::vector<DelayTrackPoint>& points) {
+std::vector<DelayTrackPoint> smooth_points(const std::vector<DelayTrackPoint>& points) {
     const double limit = kConsistent_s * kRateHz, near = kNeighbour_s * kRateHz;
-    int consistent = 0;
-    for (std::size_t i = 1; i + 1 < points.size(); ++i) {
-        const auto& a = points[i - 1];
-        const auto& b = points[i + 1];
-        if (double(points[i].ref_sample - a.ref_sample) > near || double(b.ref_sample - points[i].ref_sample) > near)
-            continue;
-        // The line through the neighbours, at this point's time.
-        const double w = double(points[i].ref_sample - a.ref_sample) / double(b.ref_sample - a.ref_sample);
-        if (std::abs(points[i].delay_samples - (a.delay_samples + w * (b.delay_samples - a.delay_samples))) < limit)
-            ++consistent;
+    std::vector<DelayTrackPoint> smooth;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        const DelayTrackPoint* a =
+            i > 0 && double(points[i].ref_sample - points[i - 1].ref_sample) <= near ? &points[i - 1] : nullptr;
+        const DelayTrackPoint* b = i + 1 < points.size() &&
+                                           double(points[i + 1].ref_sample - points[i].ref_sample) <= near
+                                       ? &points[i + 1]
+                                       : nullptr;
+        const double d = points[i].delay_samples;
+        bool ok = (a && std::abs(d - a->delay_samples) < limit) || (b && std::abs(d - b->delay_samples) < limit);
+        if (!ok && a && b) {
+            // The line through the neighbours, at this point's time.
+            const double w = double(points[i].ref_sample - a->ref_sample) / double(b->ref_sample - a->ref_sample);
+            ok = std::abs(d - (a->delay_samples + w * (b->delay_samples - a->delay_samples))) < limit;
+        }
+        if (ok) smooth.push_back(points[i]);
     }
-    return consistent;
+    return smooth;
 }
 
 std::vector<SampleSpan> reference_sibilants(AlignmentSource& source) {

@@ -59,12 +59,13 @@ struct DelayTrack {
 DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& seeds,
                        const DelayTrackerConfig& config = {});
 
-/// Points that lie within 1 ms of the line through their two neighbours
-/// (each within 0.3 s): a real track is smooth (a constant delay, a drift, a
-/// 5% stretch all are, and a step costs two points), while chance peaks, as
-/// through a vocoder whose waveform correlates with the input only by
-/// accident, scatter over tens of ms.
-int consistent_points(const std::vector<DelayTrackPoint>& points);
+/// The points that follow the track smoothly: within 1 ms of a neighbour
+/// (each within 0.3 s), or of the line through both neighbours. A real track
+/// is a constant delay, a drift, a smooth stretch (a line) or a WSOLA
+/// staircase (plateaus between jumps of a pitch period or a packet); chance
+/// peaks, as through a vocoder whose waveform matches the input only by
+/// accident, scatter over tens of ms and are left out.
+std::vector<DelayTrackPoint> smooth_points(const std::vector<DelayTrackPoint>& points);
 
 /// [begin, end) in 48 kHz reference samples.
 struct SampleSpan {

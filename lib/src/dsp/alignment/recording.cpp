@@ -25,6 +25,18 @@ constexpr double kDisagreeShare = 0.15;  // ... at this share of the points (and
 constexpr int kMinDisagreeing = 3;
 constexpr double kMinCoverage = 0.5;     // smoothly tracked share of the reference's speech points
 constexpr int kMinTrackPoints = 5;
+// Mean peak of the smooth points a time-varying map may stand on. Through
+// Opus 6 kbps the track's points average 0.86 (celine), through a WSOLA
+// stretch of Opus 64 kbps 0.86, through Codec2 3200 0.64: a vocoder's
+// waveform matches only by accident, and its delay is the envelope's.
+constexpr double kMinTrackConfidence = 0.7;
+// A jitter buffer or a WSOLA stretch moves the delay one way for a while
+// (accelerate, expand), so its jumps rarely reverse within 0.5 s (WSOLA at
+// 0.95-1.05 over Opus 6-64 kbps: 2-15% of jumps); a vocoder's chance lags
+// wander both ways (Codec2 3200 on the test sentences: 30-50%).
+constexpr double kJump_ms = 1.0;
+constexpr double kQuickReversal_s = 0.5;
+constexpr double kMaxQuickReversals = 0.25;
 
 // The constant-delay Aligner over the whole source, both streams in step.
 AlignmentResult run_aligner(AlignmentSource& source, double scale, const AlignerConfig& config) {
@@ -81,11 +93,12 @@ std::optional<std::int64_t> map_delay_at(const std::vector<DelaySegment>& segmen
     return std::nullopt;
 }
 
-// Track points more than kDisagree_ms off the Aligner's delay map there.
+// Smooth track points (the ones a delay map may follow) more than
+// kDisagree_ms off the Aligner's delay map there.
 int disagreeing_points(const AlignmentResult& a, const DelayTrack& track, int& judged) {
     int bad = 0;
     judged = 0;
-    for (const auto& p : track.points) {
+    for (const auto& p : smooth_points(track.points)) {
         const auto d = map_delay_at(a.segments, p.ref_sample);
         if (!d) continue;
         ++judged;
@@ -103,7 +116,26 @@ bool disagrees(const AlignmentResult& a, const DelayTrack& track) {
 
 // Share of the reference's speech points the track follows smoothly.
 double coverage(const DelayTrack& track) {
-    return track.speech_points > 0 ? double(consistent_points(track.points)) / double(track.speech_points) : 0.0;
+    return track.speech_points > 0 ? double(smooth_points(track.points).size()) / double(track.speech_points) : 0.0;
+}
+
+// Share of the jumps between consecutive points that reverse the previous
+// jump within kQuickReversal_s.
+double quick_reversal_share(const std::vector<DelayTrackPoint>& points) {
+    int jumps = 0, quick = 0;
+    double last_jump = 0.0;
+    std::int64_t last_at = 0;
+    for (std::size_t i = 1; i < points.size(); ++i) {
+        const double jump = points[i].delay_samples - points[i - 1].delay_samples;
+        if (std::abs(jump) <= kJump_ms * kRateHz / 1000.0) continue;
+        if (jumps > 0 && jump * last_jump < 0.0 &&
+            double(points[i].ref_sample - last_at) <= kQuickReversal_s * kRateHz)
+            ++quick;
+        ++jumps;
+        last_jump = jump;
+        last_at = points[i].ref_sample;
+    }
+    return jumps > 0 ? double(quick) / double(jumps) : 0.0;
 }
 
 std::string format(const char* fmt, double a, double b) {
@@ -116,7 +148,9 @@ std::string format(const char* fmt, double a, double b) {
 AlignmentResult time_varying(const AlignmentResult& aligner, const DelayTrack& track,
                              const std::vector<SampleSpan>& sibilants) {
     AlignmentResult t = aligner;
-    t.segments = delay_map_from_track(track, sibilants);
+    DelayTrack smooth = track;
+    smooth.points = smooth_points(track.points);
+    t.segments = delay_map_from_track(smooth, sibilants);
     t.status = t.segments.size() > 1 ? AlignmentStatus::AlignedPiecewise : AlignmentStatus::Aligned;
     t.time_varying = true;
     t.method = AlignmentMethod::Waveform;
@@ -127,17 +161,17 @@ AlignmentResult time_varying(const AlignmentResult& aligner, const DelayTrack& t
     t.fractional_delay_samples = 0.0;
     t.gain_db = track.gain_db;
     double confidence = 0.0, lowest = std::numeric_limits<double>::max(), highest = -lowest;
-    for (const auto& p : track.points) {
+    for (const auto& p : smooth.points) {
         confidence += p.confidence;
         lowest = std::min(lowest, p.delay_samples * 1000.0 / kRateHz);
         highest = std::max(highest, p.delay_samples * 1000.0 / kRateHz);
     }
-    t.confidence = confidence / double(track.points.size()) * std::min(1.0, coverage(track));
+    t.confidence = confidence / double(smooth.points.size()) * std::min(1.0, coverage(track));
     t.reason = "aligned along the delay track (" + std::to_string(t.segments.size()) + " segments)";
     t.warning = "the delay varies over time (" + format("%.1f to %.1f ms", lowest, highest) +
                 ": time-stretch, or audio inserted or removed), so each part is compared at the delay measured "
                 "around it, along a track of " +
-                std::to_string(track.points.size()) + " points; the constant-delay aligner found " +
+                std::to_string(smooth.points.size()) + " points; the constant-delay aligner found " +
                 (aligner.ok() ? "a delay map that does not follow it" : "no single delay: " + aligner.reason);
     return t;
 }
@@ -206,17 +240,24 @@ AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& co
     }
     a.delay_track = track.points;
     if (!disagrees(a, track)) return a;
-    if (coverage(track) >= kMinCoverage && int(track.points.size()) >= kMinTrackPoints) {
+    const std::vector<DelayTrackPoint> smooth = smooth_points(track.points);
+    double mean_confidence = 0.0;
+    for (const auto& p : smooth) mean_confidence += p.confidence / double(smooth.size());
+    const double reversals = quick_reversal_share(smooth);
+    if (coverage(track) >= kMinCoverage && int(smooth.size()) >= kMinTrackPoints &&
+        mean_confidence >= kMinTrackConfidence && reversals <= kMaxQuickReversals) {
         source.rewind(a.degraded_rate_scale);
         AlignmentResult t = time_varying(a, track, reference_sibilants(source));
         t.delay_track = track.points;
         return t;
     }
     const std::string tracked =
-        std::to_string(consistent_points(track.points)) + " of " + std::to_string(track.speech_points);
+        std::to_string(smooth_points(track.points).size()) + " of " + std::to_string(track.speech_points);
     if (!a.ok()) {
-        a.reason += "; the delay track could not replace it (it follows only " + tracked +
-                    " of the reference's speech points smoothly)";
+        a.reason += "; the delay track could not replace it (it follows " + tracked +
+                    " of the reference's speech points smoothly, at a mean correlation of " +
+                    format("%.2f, and %.0f%% of its jumps reverse within 0.5 s", mean_confidence, 100.0 * reversals) +
+                    ")";
         return a;
     }
     int judged = 0;
