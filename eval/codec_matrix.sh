@@ -14,6 +14,7 @@
 # Usage: eval/codec_matrix.sh [options] [N]
 #   N               only the first N corpus files (default: all)
 #   --corpus DIR    speech folder (default: ../shared/corpus beside the checkout)
+#   --no-corpus     testdata/speech/*.flac only
 #   --no-testdata   leave out testdata/speech/*.flac
 #   --codecs LIST   comma-separated subset of the codec names below
 #   --build DIR     CMake build folder with sibilant_cli and
@@ -24,33 +25,21 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-corpus="$here/../shared/corpus"
-build_dir="$here/build"
-testdata=1
+eval_name=codec_matrix
+# shellcheck source=SCRIPTDIR/eval_lib.sh
+source "$here/eval/eval_lib.sh"
 only=""
-keep=""
-limit=0
 
 while (($#)); do
   case "$1" in
-    --corpus) corpus="$2"; shift 2 ;;
-    --no-testdata) testdata=0; shift ;;
     --codecs) only="$2"; shift 2 ;;
-    --build) build_dir="$2"; shift 2 ;;
-    --keep) keep="$2"; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "codec_matrix: unknown option $1" >&2; exit 2 ;;
-    *) limit="$1"; shift ;;
+    *) eval_option "$@"; shift "$used" ;;
   esac
 done
 
 cli="$build_dir/tools/sibilant"
 clicks_tool="$build_dir/eval/sibilant_eval_click_delay"
-for tool in "$cli" "$clicks_tool"; do
-  [[ -x "$tool" ]] || { echo "codec_matrix: $tool missing (build sibilant_cli and sibilant_eval_click_delay)" >&2; exit 2; }
-done
-command -v ffmpeg >/dev/null || { echo "codec_matrix: ffmpeg not found" >&2; exit 2; }
-command -v jq >/dev/null || { echo "codec_matrix: jq not found" >&2; exit 2; }
+eval_require "build sibilant_cli and sibilant_eval_click_delay" "$cli" "$clicks_tool" ffmpeg jq
 
 # name | encoder | container extension | ffmpeg encoder options
 codecs=(
@@ -78,17 +67,8 @@ codecs=(
 )
 
 encoders="$(ffmpeg -hide_banner -encoders 2>/dev/null | awk '$1 ~ /^A/ {print $2}')"
-work="${keep:-$(mktemp -d)}"
-mkdir -p "$work"
-[[ -n "$keep" ]] || trap 'rm -rf "$work"' EXIT
-
-files=()
-while IFS= read -r f; do files+=("$f"); done < <(find "$corpus" -maxdepth 1 \( -name '*.wav' -o -name '*.flac' \) | sort)
-((limit > 0)) && files=("${files[@]:0:limit}")
-if ((testdata)); then
-  while IFS= read -r f; do files+=("$f"); done < <(find "$here/testdata/speech" -name '*.flac' | sort)
-fi
-((${#files[@]})) || { echo "codec_matrix: no speech files" >&2; exit 2; }
+eval_work_dir
+eval_files
 
 "$clicks_tool" make "$work/clicks48k.wav"
 
