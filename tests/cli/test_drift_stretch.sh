@@ -168,9 +168,9 @@ if run_mock mock_right; then pass; else fail "drift_stretch.sh fails a stand-in 
 grep -Eq '^drift\+100 +pass 2/2, refused 0, worst drift error 0(\.0)? ppm' "$work/mock_right.txt" &&
   grep -Eq '^stretch +pass 2/2, .*worst max 0\.000 ms' "$work/mock_right.txt" && pass ||
   { fail "drift_stretch.sh summary with the stand-in"; cat "$work/mock_right.txt"; }
-MOCK_PPM_OFFSET=11 run_mock mock_drift_off
-[[ $? -eq 1 && $(grep -c 'drift off by 11.0 ppm' "$work/mock_drift_off.txt") -eq 4 ]] && pass ||
-  { fail "drift_stretch.sh: an 11 ppm error not failed on each of the 4 drift rows"; cat "$work/mock_drift_off.txt"; }
+MOCK_PPM_OFFSET=100 run_mock mock_drift_off
+[[ $? -eq 1 && $(grep -c 'drift off by 100.0 ppm' "$work/mock_drift_off.txt") -eq 4 ]] && pass ||
+  { fail "drift_stretch.sh: a 100 ppm error (over the tolerance of 10 ppm per 20 s scaled to a 3-5 s file) not failed on each of the 4 drift rows"; cat "$work/mock_drift_off.txt"; }
 MOCK_TRACK_OFFSET_MS=3 run_mock mock_track_off --track-tol 2
 [[ $? -eq 1 && $(grep -c ' 3.000/3.000 .*delay track off by up to 3.000 ms' "$work/mock_track_off.txt") -eq 2 ]] && pass ||
   { fail "drift_stretch.sh: a delay track 3 ms off not reported and failed with --track-tol 2"; cat "$work/mock_track_off.txt"; }
@@ -180,8 +180,11 @@ MOCK_TRACK_OFFSET_MS=3 run_mock mock_track_off --track-tol 2
 # compare, and 10 ppm of it is 18 microseconds, under a sample.
 mkdir -p "$work/speech"
 for f in demo s_clusters sh_positions z_voiced zh_medial; do cp "$speech/$f.flac" "$work/speech/"; done
+# The stretch's scores are reported, not checked: WSOLA re-splices the noise
+# of a sibilant, which the per-frame shape measure sees as smearing (README,
+# "Clock drift and time-stretch"); the alignment itself is checked.
 bash "$source_dir/eval/drift_stretch.sh" --build "$build" --corpus "$work/speech" --no-testdata \
-  --warps drift+100,drift-1000,stretch --keep "$work/eval" >"$work/eval.txt" 2>&1
+  --warps drift+100,drift-1000,stretch --stretch-scores report --keep "$work/eval" >"$work/eval.txt" 2>&1
 rc=$?
 rows=$(grep -Ec '^opus(64|12) +[^ ]+ +(drift[+-][0-9]+|stretch) ' "$work/eval.txt")
 [[ $rc -ne 2 ]] && pass || fail "drift_stretch.sh: set-up problem"

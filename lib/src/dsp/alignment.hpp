@@ -332,8 +332,10 @@ private:
 ///     0.86; Codec2: 0.64, whose delay is the envelope's), with at most a
 ///     quarter of its jumps reversing within 0.5 s (a jitter buffer moves one
 ///     way for a while; a vocoder's chance lags wander both ways).
-/// Failures of step 1 other than drift (unrelated files, silence, too short)
-/// stand: they are returned as they are. Throws what the source throws, and
+/// Silence and too short stand as step 1 found them; "no common content" is
+/// tracked from the windows that did find a delay (a strong stretch leaves a
+/// 2 s window little to correlate), and stands unless the track passes the
+/// tests of step 4 (unrelated audio gives no smooth, confident track). Throws what the source throws, and
 /// Error for an invalid config.
 AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& config = {});
 

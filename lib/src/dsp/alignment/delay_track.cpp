@@ -29,6 +29,7 @@ constexpr double kAbsentRatio = 1e-6;             // degraded 60 dB under the re
 constexpr double kNearPeak = 0.02;                // peaks this close to the highest are candidates
 constexpr double kOutlier_s = 0.002;
 constexpr double kConsistent_s = 0.001;
+constexpr double kAcquireConfidence = 0.8;        // a first point found over the whole range
 constexpr double kNeighbour_s = 0.3;              // neighbours further apart do not judge a point
 constexpr double kSameDelay_s = 0.00025;          // delay-map grouping (as the aligner's kSameDelay)
 constexpr std::size_t kChunk = 4800;              // 0.1 s at 48 kHz per read
@@ -229,26 +230,38 @@ DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& se
     };
 
     // One try at a predicted delay: the point, if its peak is confident.
-    auto measure = [&](std::int64_t centre, double predicted, DelayTrackPoint& out, double& ex, double& ey) {
+    auto measure_with = [&](WindowCorrelator& by, int lags, double min_confidence, std::int64_t centre,
+                            double predicted, DelayTrackPoint& out, double& ex, double& ey) {
         const std::int64_t first = centre - window / 2;
-        const std::int64_t base = std::llround(predicted) - radius;
-        const std::int64_t deg_first = first + base, deg_end = deg_first + window + 2 * radius;
+        const std::int64_t base = std::llround(predicted) - lags;
+        const std::int64_t deg_first = first + base, deg_end = deg_first + window + 2 * lags;
         degraded.fill_until(source, deg_end, nullptr);
         if (deg_first < degraded.oldest() && deg_first >= 0) return false;  // fell out of the ring
-        reference.copy(first, std::size_t(window), correlator.reference());
-        degraded.copy(deg_first, std::size_t(window + 2 * radius), correlator.degraded());
-        ex = correlator.run();
-        const auto& ncc = correlator.ncc();
+        reference.copy(first, std::size_t(window), by.reference());
+        degraded.copy(deg_first, std::size_t(window + 2 * lags), by.degraded());
+        ex = by.run();
+        const auto& ncc = by.ncc();
         const int peak = pick_peak(ncc, predicted - double(base));
-        if (peak < 0 || ncc[std::size_t(peak)] < c.min_confidence) return false;
+        if (peak < 0 || ncc[std::size_t(peak)] < min_confidence) return false;
         const auto p = std::size_t(peak);
         const double fraction =
             p > 0 && p + 1 < ncc.size() ? parabolic_offset(ncc[p - 1], ncc[p], ncc[p + 1]) : 0.0;
         out.ref_sample = centre * kFactor;
         out.delay_samples = (double(base) + double(peak) + fraction) * kFactor;
         out.confidence = ncc[p];
-        ey = correlator.deg_energy(peak);
+        ey = by.deg_energy(peak);
         return true;
+    };
+    auto measure = [&](std::int64_t centre, double predicted, DelayTrackPoint& out, double& ex, double& ey) {
+        return measure_with(correlator, radius, c.min_confidence, centre, predicted, out, ex, ey);
+    };
+    // Without a seed (the aligner's windows found no delay: a strong stretch
+    // leaves a 2 s window little to correlate), the first point is searched
+    // over the whole range, and must be clearly confident.
+    std::optional<WindowCorrelator> wide;
+    auto acquire = [&](std::int64_t centre, DelayTrackPoint& out, double& ex, double& ey) {
+        if (!wide) wide.emplace(window, int(max_delay));
+        return measure_with(*wide, int(max_delay), kAcquireConfidence, centre, 0.0, out, ex, ey);
     };
 
     for (std::int64_t centre = window / 2;; centre += hop) {
@@ -264,7 +277,7 @@ DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& se
         const double predicted = have_last ? last_delay : seed.value_or(0.0);
         DelayTrackPoint point;
         double ex = 0.0, ey = 0.0;
-        bool found = measure(centre, predicted, point, ex, ey);
+        bool found = have_last || seed ? measure(centre, predicted, point, ex, ey) : acquire(centre, point, ex, ey);
         // Lost (or never found): the seed, when it points elsewhere.
         if (!found && seed && std::abs(*seed - predicted) > radius / 2.0) found = measure(centre, *seed, point, ex, ey);
         if (!found) continue;

@@ -9,7 +9,9 @@
 // over +-radius_s (80 ms) around a predicted delay, by FFT, normalised by
 // both windows' energies (so a lag where the degraded is absent scores low).
 // The prediction is the previous point's delay while the track holds, else
-// the nearest seed (the constant-delay aligner's window delays). Short windows
+// the nearest seed (the constant-delay aligner's window delays); with no
+// seed at all, the first point is searched over the whole +-max_delay_s and
+// must reach 0.8. Short windows
 // follow a 5% stretch (5 ms over a window) and the 80 ms radius a 60 ms
 // silence inserted between two points; a point whose window is quiet (below
 // -60 dBFS) or whose peak is below min_confidence (0.5: unrelated speech

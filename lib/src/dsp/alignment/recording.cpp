@@ -212,10 +212,12 @@ AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& co
     const double unknown = std::numeric_limits<double>::quiet_NaN();
     AlignmentResult a = run_aligner(source, 1.0, config);
     a.drift_ppm = unknown;
-    // Unrelated, silent or too short: nothing to track.
-    if (!a.ok() && a.status != AlignmentStatus::Drift) return a;
+    // Silent or too short: nothing to track. A drift, and "no common
+    // content" where some window still found a delay (a strong stretch
+    // leaves a 2 s window little to correlate), may be a moving delay that
+    // the track follows; unrelated audio gives it no smooth, confident track.
+    if (!a.ok() && a.status != AlignmentStatus::Drift && a.status != AlignmentStatus::NoCommonContent) return a;
     const std::vector<DelaySeed> seeds = seeds_of(a);
-    if (seeds.empty()) return a;
     DelayTrack track = run_track(source, 1.0, seeds, config);
     const DriftEstimate drift = estimate_drift(track.points);
     if (drift.measured && drift.linear) a.drift_ppm = drift.ppm;
