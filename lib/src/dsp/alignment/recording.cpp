@@ -154,6 +154,8 @@ AlignmentResult time_varying(const AlignmentResult& aligner, const DelayTrack& t
     t.status = t.segments.size() > 1 ? AlignmentStatus::AlignedPiecewise : AlignmentStatus::Aligned;
     t.time_varying = true;
     t.method = AlignmentMethod::Waveform;
+    // The plateaus of a stretch fit some slope, which is no clock's.
+    if (!t.drift_compensated) t.drift_ppm = std::numeric_limits<double>::quiet_NaN();
     const auto dominant = std::max_element(t.segments.begin(), t.segments.end(),
                                            [](const auto& x, const auto& y) { return x.windows < y.windows; });
     t.delay_samples = dominant->delay_samples;
