@@ -199,6 +199,12 @@ std::string to_text(const AnalysisResult& r, int max_events) {
             << format("%+.2f dB", r.alignment.gain_db) << " (confidence " << format("%.2f", r.alignment.confidence)
             << ", " << r.alignment.segments << (r.alignment.segments == 1 ? " segment" : " segments")
             << (r.alignment.method == "waveform" ? "" : ", by the " + r.alignment.method) << ")\n";
+        if (r.alignment.drift_compensated)
+            out << "drift      " << format("%+.1f ppm", r.alignment.drift_ppm)
+                << " (the degraded's clock; resampled to undo it before the analysis)\n";
+        if (r.alignment.time_varying)
+            out << "delay      varies over time (" << r.alignment.delay_track.size()
+                << " track points): each event compared at its own delay\n";
         if (!r.alignment.warning.empty()) out << "warning    " << r.alignment.warning << "\n";
         out << "bandwidth  " << format("%.1f kHz", r.degraded_bandwidth_hz / 1000.0) << " carried by the degraded\n";
     }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -171,6 +172,7 @@ void analyze_incremental(const AnalyzeOptions& options, AnalysisResult& result, 
     result.alignment.gain_db = status.gain_db;
     result.alignment.confidence = status.alignment_confidence;
     result.alignment.segments = 1;
+    result.alignment.drift_ppm = std::numeric_limits<double>::quiet_NaN();  // the probe does not measure it
     result.summary = probe.summary();
     result.degraded_bandwidth_hz = status.degraded_bandwidth_hz;
 }
