@@ -212,6 +212,25 @@ TEST(RecordingAlignment, UnrelatedAndWrongFilesAreStillRefused) {
     sibilant::test::expect_error([&] { sibilant::analyze(a, reversed); }, {"cannot align"});
 }
 
+// Every pair of different test sentences (one espeak voice family), plain and
+// through Opus 12 kbps: the whole-file stages must not turn a refusal into a
+// delay track (a "no common content" result is tracked when some window found
+// a delay, and a track needs a smooth, confident majority).
+TEST(RecordingAlignment, DifferentSentencesAreRefusedByTheWholeFileStages) {
+    const char* names[] = {"demo.flac", "s_clusters.flac", "sh_positions.flac", "z_voiced.flac", "zh_medial.flac",
+                           "no_sibilants.flac"};
+    for (const char* a : names)
+        for (const char* b : names) {
+            if (std::string(a) == b) continue;
+            const std::vector<float> x = testdata_speech(a), y = testdata_speech(b);
+            for (const auto& degraded : {y, opus(y, 12000)}) {
+                const AlignmentResult r = align_pair(x, degraded);
+                EXPECT_FALSE(r.ok()) << a << " vs " << b << ": " << r.reason << " / " << r.warning;
+                EXPECT_FALSE(r.reason.empty());
+            }
+        }
+}
+
 // The files path reads the degraded through the reader's rate scale: the
 // same result as the buffers.
 TEST(RecordingAlignment, FilesGiveTheBuffersResult) {
