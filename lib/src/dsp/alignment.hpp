@@ -20,7 +20,10 @@
 //     degraded over +-max_delay_s, by FFT on 2 kHz pair sums, then directly at
 //     4 kHz over +-3 lags around that peak (parabolic interpolation). The peak
 //     is normalised by the window's energy and the degraded energy under it,
-//     so lags where the degraded is absent score low. Its height is the
+//     so lags where the degraded is absent score low; a lag where the
+//     degraded's energy (or, for the envelopes, its envelope's variance) is
+//     60 dB under the reference's scores 0 (float FFT rounding divided by a
+//     near-zero energy made values far above 1 past the degraded's end). Its height is the
 //     window's confidence; it must reach min_confidence (0.35), or
 //     0.35 * sqrt(1 s / length) for a window shorter than 1 s. Unrelated
 //     speech reaches about 0.27 on 2 s; Opus 6 kbps with 5% loss about 0.8.
@@ -91,6 +94,15 @@
 //     that the waveform did not correlate. Unrelated speech peaks at
 //     different lags in each window, so its summed curve stays low and it is
 //     still refused.
+//  9. Doubt on a weak waveform result (once both streams have ended): a
+//     delay whose segment's confidence is below 0.6 is doubtful when fewer
+//     than two windows found it, when a window's waveform delay matches none
+//     of the segments (chance peaks through a vocoder scatter; a real codec
+//     delay is found again by every window), or when the envelope consensus
+//     lies more than 2.5 ms away. It is kept, with its confidence capped at
+//     0.5 and scaled by the share of windows that agree, and a warning
+//     ("weak waveform correlation ... that the file does not confirm")
+//     naming the doubt. A live probe's running result is not judged so.
 //  Failures: reference or degraded shorter than min_duration_s (0.5 s);
 //  reference without speech; degraded silent (< -100 dBFS) wherever the
 //  reference speaks; fewer than half of the reference's speech windows (where

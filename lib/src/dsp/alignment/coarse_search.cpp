@@ -134,7 +134,11 @@ void Aligner::Impl::process_window(std::int64_t k) {
     const std::size_t n_half = std::size_t(n_low) / 2, region_half = region / 2;
     float* real = fft_real.get();
     std::fill(real, real + fft_size, 0.0f);
-    for (std::size_t i = 0; i < n_half; ++i) real[i] = x_low[2 * i] + x_low[2 * i + 1];
+    double ref_energy_2k = 0.0;
+    for (std::size_t i = 0; i < n_half; ++i) {
+        real[i] = x_low[2 * i] + x_low[2 * i + 1];
+        ref_energy_2k += double(real[i]) * real[i];
+    }
     fftwf_execute_dft_r2c(forward, real, spectrum_ref.get());
     std::fill(real, real + fft_size, 0.0f);
     double running = 0.0;
@@ -157,6 +161,7 @@ void Aligner::Impl::process_window(std::int64_t k) {
     for (std::size_t lag = 0; lag <= std::size_t(max_delay_low); ++lag) {
         const double corr = real[lag];
         const double deg_energy = y_half_prefix[lag + n_half] - y_half_prefix[lag];
+        if (!(deg_energy > kAbsentRatio * ref_energy_2k)) continue;  // absent: FFT rounding over ~0
         if (corr > 0.0 && corr * corr > best_score * deg_energy) {
             best_score = corr * corr / deg_energy;
             best_2k = lag;

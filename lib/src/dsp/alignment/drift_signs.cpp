@@ -50,6 +50,7 @@ double Aligner::Impl::stretch_test(std::size_t n_half, std::size_t region_half, 
         for (std::size_t lag = 0; lag + n <= region_half; ++lag) {
             const double corr = real[lag];
             const double deg_energy = y_half_prefix[lag + n] - y_half_prefix[lag];
+            if (!(deg_energy > kAbsentRatio * energy_stretched)) continue;  // absent: FFT rounding over ~0
             if (corr > 0.0 && corr * corr > score * deg_energy) score = corr * corr / deg_energy;
         }
         const double value = std::sqrt(score) / double(fft_size) / std::sqrt(energy_stretched);
@@ -92,7 +93,7 @@ bool Aligner::Impl::halves_disagree(std::size_t n_half, std::size_t lag_2k, std:
         const double corr = h == 0 ? real[lag] : corr_2k[lag] - real[lag];
         const double deg_energy = h == 0 ? y_half_prefix[lag + split] - y_half_prefix[lag]
                                          : y_half_prefix[lag + n_half] - y_half_prefix[lag + split];
-        if (!(deg_energy > 0.0) || !(ref_energy[std::size_t(h)] > 0.0)) return 0.0;
+        if (!(ref_energy[std::size_t(h)] > 0.0) || !(deg_energy > kAbsentRatio * ref_energy[std::size_t(h)])) return 0.0;
         return corr / double(fft_size) / std::sqrt(ref_energy[std::size_t(h)] * deg_energy);
     };
     const std::size_t radius = std::size_t(kHalfSearch_s * kLowRateHz / 2);

@@ -57,7 +57,10 @@ void Aligner::Impl::fine_envelope(AlignmentWindow& w, std::size_t n_low, std::si
     for (std::size_t j = 0; j < lags; ++j) {
         const double sum = env_fine_sum[j + m_ref] - env_fine_sum[j];
         const double var = env_fine_sum_sq[j + m_ref] - env_fine_sum_sq[j] - sum * sum / double(m_ref);
-        const double r = var > 0.0 ? double(real[j]) / double(fft_size) / std::sqrt(ref_var * var) : 0.0;
+        // Absent degraded: 0 (kAbsentRatio). A Pearson value is at most 1; the clamp only removes FFT rounding.
+        const double r = var > kAbsentRatio * ref_var
+                             ? std::clamp(double(real[j]) / double(fft_size) / std::sqrt(ref_var * var), -1.0, 1.0)
+                             : 0.0;
         env_curve_sum[j] += w.speech_s * r;
         if (r > best) {
             best = r;

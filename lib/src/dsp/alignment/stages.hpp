@@ -58,6 +58,12 @@ inline constexpr std::int64_t kMinStep = 48;      // a smaller change is a creep
 inline constexpr double kActivityRangeDb = 40.0;
 inline constexpr double kActivityFloorMeanSquare = 1e-7;  // -70 dBFS
 inline constexpr double kSilenceMeanSquare = 1e-10;       // -100 dBFS
+// A lag where the degraded (its energy, or its envelope's variance) is 60 dB
+// under the reference's is absent and scores 0, as in the delay track: the
+// correlations there come from float FFTs, whose rounding (about 1e-7 of the
+// whole search range's scale) divided by a near-zero energy made Pearson
+// values of 12 and more past the degraded's end (a last, short window).
+inline constexpr double kAbsentRatio = 1e-6;
 inline constexpr double kMinWindowSpeech_s = 0.2;
 inline constexpr double kMinLastWindow_s = 0.25;
 inline constexpr int kHistoryWindows = 3;         // low-band history kept for locating steps
@@ -339,6 +345,18 @@ struct Decision {
     bool rescued = false;
     Rescue rescue;
     AlignmentStatus waveform_status = AlignmentStatus::Pending;  // what the windows alone said
+    // The envelope consensus where it did not replace a waveform result (for its doubts).
+    bool envelope_seen = false;
+    double envelope_delay_samples = 0.0;
+    double envelope_mean = 0.0;
+};
+
+// A weak waveform result's doubts (confidence.cpp, weak_waveform_doubt()).
+struct WaveformDoubt {
+    int agreeing = 0;      // windows with a waveform delay at one of the segments' delays
+    int disagreeing = 0;   // ... at none of them (outliers, an unconfirmed last step)
+    std::size_t first_disagreeing = SIZE_MAX;
+    bool envelope_apart = false;  // the envelope consensus lies elsewhere
 };
 
 }  // namespace alignment
@@ -444,6 +462,7 @@ struct Aligner::Impl {
     Decision decide_windows() const;
     Decision decide() const;
     bool constant_delay(Decision& d) const;
+    bool weak_waveform_doubt(const Decision& d, WaveformDoubt& doubt) const;
     std::string describe_drift() const;
     AlignmentResult rescued_result(AlignmentResult& r, const Decision& d) const;
     AlignmentResult result() const;
