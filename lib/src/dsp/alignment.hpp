@@ -310,6 +310,14 @@ public:
     virtual void rewind(double degraded_rate_scale) = 0;
     virtual std::span<const float> next_reference(std::size_t max_samples) = 0;
     virtual std::span<const float> next_degraded(std::size_t max_samples) = 0;
+    /// Both whole signals as they stand after the last rewind, when the
+    /// source holds them in memory (the Aligner then reads them in place, as
+    /// align() does, instead of copying chunks into its rings); false else.
+    virtual bool whole(std::span<const float>& reference, std::span<const float>& degraded) {
+        (void)reference;
+        (void)degraded;
+        return false;
+    }
 };
 
 /// The pair as two buffers (the caller's; they must outlive the source). A
@@ -321,6 +329,7 @@ public:
     void rewind(double degraded_rate_scale) override;
     std::span<const float> next_reference(std::size_t max_samples) override;
     std::span<const float> next_degraded(std::size_t max_samples) override;
+    bool whole(std::span<const float>& reference, std::span<const float>& degraded) override;
 
 private:
     std::span<const float> reference_, degraded_, current_;

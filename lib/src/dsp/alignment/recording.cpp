@@ -41,6 +41,8 @@ constexpr double kMaxQuickReversals = 0.25;
 // The constant-delay Aligner over the whole source, both streams in step.
 AlignmentResult run_aligner(AlignmentSource& source, double scale, const AlignerConfig& config) {
     source.rewind(scale);
+    std::span<const float> reference, degraded;
+    if (source.whole(reference, degraded)) return align(reference, degraded, config);  // the same result, no copies
     Aligner aligner(config);
     bool ref_open = true, deg_open = true;
     while (ref_open || deg_open) {
@@ -200,6 +202,12 @@ void BufferSource::rewind(double degraded_rate_scale) {
         scaled_for_ = degraded_rate_scale;
     }
     current_ = scaled_;
+}
+
+bool BufferSource::whole(std::span<const float>& reference, std::span<const float>& degraded) {
+    reference = reference_;
+    degraded = current_;
+    return true;
 }
 
 std::span<const float> BufferSource::next_reference(std::size_t max_samples) {
