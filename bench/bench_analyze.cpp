@@ -27,6 +27,7 @@
 
 #include <time.h>
 
+#include "dsp/alignment.hpp"
 #include "dsp/stft.hpp"
 #include "bench_support.hpp"
 #include "sibilant/analyze.hpp"
@@ -115,6 +116,39 @@ void BM_AnalysisVsStfts(benchmark::State& state) {
 }
 BENCHMARK(BM_AnalysisVsStfts)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
 
+// What the whole-file alignment stages of issue #10 (delay track, drift
+// estimate: dsp::align_recording) cost on top of the constant-delay Aligner
+// alone (dsp::align, what analysis called before), alternately, in thread
+// CPU time: fastest of each and the median ratio of the pairs.
+double g_align_s = 0, g_recording_s = 0, g_align_ratio = 0;
+
+void BM_AlignmentStages(benchmark::State& state) {
+    const Signals& s = signals();
+    double best_align = 1e300, best_recording = 1e300;
+    std::vector<double> ratios;
+    for (auto _ : state) {
+        double t0 = sibilant::bench::thread_cpu_seconds();
+        benchmark::DoNotOptimize(sibilant::dsp::align(s.reference, s.degraded).delay_samples);
+        const double align = sibilant::bench::thread_cpu_seconds() - t0;
+        t0 = sibilant::bench::thread_cpu_seconds();
+        sibilant::dsp::BufferSource source(s.reference, s.degraded);
+        benchmark::DoNotOptimize(sibilant::dsp::align_recording(source).delay_samples);
+        const double recording = sibilant::bench::thread_cpu_seconds() - t0;
+        best_align = std::min(best_align, align);
+        best_recording = std::min(best_recording, recording);
+        ratios.push_back(recording / align);
+        state.SetIterationTime(align + recording);
+    }
+    std::sort(ratios.begin(), ratios.end());
+    g_align_ratio = ratios.empty() ? 0.0 : ratios[ratios.size() / 2];
+    g_align_s = best_align;
+    g_recording_s = best_recording;
+    state.counters["align_ms"] = 1e3 * best_align;
+    state.counters["align_recording_ms"] = 1e3 * best_recording;
+    state.counters["recording_over_align"] = g_align_ratio;
+}
+BENCHMARK(BM_AlignmentStages)->UseManualTime()->Iterations(20)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,5 +167,9 @@ int main(int argc, char** argv) {
         std::printf("analysis %.1f ms per %.0f s = %.0fx real time (target >= 1000x); STFTs alone %.1f ms; "
                     "analysis / FFTs = %.1fx (fastest of each; ratio: median of paired runs)\n",
                     1e3 * g_analysis_s, kSeconds, kSeconds / g_analysis_s, 1e3 * g_stfts_s, g_ratio);
+    if (g_align_ratio > 0)
+        std::printf("alignment: constant-delay Aligner %.1f ms, with the whole-file stages (track, drift) %.1f ms "
+                    "= %.1fx (fastest of each; ratio: median of paired runs)\n",
+                    1e3 * g_align_s, 1e3 * g_recording_s, g_align_ratio);
     return 0;
 }
