@@ -385,7 +385,11 @@ TEST_F(SweepRun, SharedEncodingsGiveTheBytesOfUnsharedRuns) {
     ASSERT_EQ(profiles.profiles.size(), 11u);
     SweepOptions shared = options("shared", 3);
     shared.keep_audio = true;
+    std::vector<std::size_t> heard;  // jobs of one encoding start apart, but are written in job order
+    shared.on_job = [&](const SweepJobDone& done) { heard.push_back(done.job); };
     const SweepReport report = run_sweep(profiles, shared);
+    ASSERT_EQ(heard.size(), 44u);
+    for (std::size_t k = 0; k < heard.size(); ++k) EXPECT_EQ(heard[k], k);
     EXPECT_EQ(report.jobs, 44u);
     EXPECT_EQ(report.failed, 22u);  // broken.wav and short.wav
     SweepOptions unshared = options("unshared", 1);

@@ -5,9 +5,11 @@
 // decode_opus() per job with that job's loss model and seed, which gives what
 // run_opus_channel() gives (tested sample for sample), so the outputs are the
 // same bytes. Shared things are freed when their last job of this run is done;
-// jobs run roughly in job order, so only the files and encodings in flight
-// are in memory (an encoding is a few kB per second of audio), plus one
-// decoded copy per running job.
+// jobs start file by file (see start_order), so only the files and encodings
+// in flight are in memory (an encoding is a few kB per second of audio), plus
+// one decoded copy per running job and the text of jobs waiting to be written
+// in job order.
+#include <algorithm>
 #include <ctime>
 #include <exception>
 #include <mutex>
@@ -83,6 +85,8 @@ struct JobOutput {
     std::string row;     // results.csv, without the line end
     std::string events;  // events.jsonl, without the line end
     double read_cpu_s = 0, simulate_cpu_s = 0, analyze_cpu_s = 0;
+    bool finished = false, ok = false;
+    std::string error;   // the job's message when !ok
 };
 
 // encoder_group[p]: the first profile with the same encoder settings as p.
@@ -97,6 +101,34 @@ std::vector<std::size_t> encoder_groups(const std::vector<SweepProfile>& profile
             }
     }
     return group;
+}
+
+// The order the jobs start in (indices into todo): for each file, the first
+// job of each encoding, then the others, each part in job order. So the jobs
+// of one encoding rarely start side by side (one would wait for the other's
+// encoding) however the profiles are laid out, e.g. a grid with the loss
+// key last. Without sharing: job order.
+std::vector<std::size_t> start_order(const std::vector<std::size_t>& todo, std::size_t n_profiles,
+                                     const std::vector<std::size_t>& group, bool share_encodes) {
+    std::vector<std::size_t> order;
+    order.reserve(todo.size());
+    std::vector<std::size_t> later;
+    std::vector<bool> started(n_profiles);
+    for (std::size_t begin = 0; begin < todo.size();) {
+        const std::size_t f = todo[begin] / n_profiles;
+        std::fill(started.begin(), started.end(), false);
+        later.clear();
+        std::size_t end = begin;
+        for (; end < todo.size() && todo[end] / n_profiles == f; ++end) {
+            const std::size_t g = group[todo[end] % n_profiles];
+            if (!share_encodes || !started[g]) order.push_back(end);
+            else later.push_back(end);
+            started[g] = true;
+        }
+        order.insert(order.end(), later.begin(), later.end());
+        begin = end;
+    }
+    return order;
 }
 
 }  // namespace
@@ -120,10 +152,11 @@ void run_jobs(const JobsContext& context, const std::vector<std::size_t>& todo, 
     SharedOnce<CorpusAudio> audio_cache(jobs_per_file);
     SharedOnce<OpusPackets> encodings(jobs_per_encoding);
 
+    const std::vector<std::size_t> order = start_order(todo, n_profiles, group, context.share_encodes);
     std::vector<JobOutput> outputs(todo.size());
     std::vector<BatchJob> jobs;
     jobs.reserve(todo.size());
-    for (std::size_t i = 0; i < todo.size(); ++i) {
+    for (const std::size_t i : order) {
         jobs.emplace_back([&, i]() -> std::string {
             const std::size_t job = todo[i];
             const std::size_t f = job / n_profiles;
@@ -189,22 +222,34 @@ void run_jobs(const JobsContext& context, const std::vector<std::size_t>& todo, 
     BatchOptions batch;
     batch.threads = options.threads;
     batch.on_progress = options.on_progress;
-    batch.on_result = [&](std::size_t i, const BatchResult& r) {
-        const std::size_t job = todo[i];
-        const std::string& file = files[job / n_profiles];
-        const SweepProfile& profile = list[job % n_profiles];
-        JobOutput& out = outputs[i];
-        report.read_cpu_s += out.read_cpu_s;
-        report.simulate_cpu_s += out.simulate_cpu_s;
-        report.analyze_cpu_s += out.analyze_cpu_s;
-        if (r.ok) {
-            events.write_line(out.events);  // first: the row below marks the job done
-            rows.write_line(out.row);
-        } else {
-            rows.write_line(error_row(job, file, profile, sweep_job_seed(context.base_seed, file, profile.name), r.error));
+    // Rows go out in job order: a job that finished before an earlier one
+    // (which started later) waits in `outputs`.
+    std::size_t next_to_write = 0;
+    batch.on_result = [&](std::size_t task, const BatchResult& r) {
+        JobOutput& finished = outputs[order[task]];
+        finished.finished = true;
+        finished.ok = r.ok;
+        finished.error = r.error;
+        for (; next_to_write < todo.size() && outputs[next_to_write].finished; ++next_to_write) {
+            const std::size_t job = todo[next_to_write];
+            const std::string& file = files[job / n_profiles];
+            const SweepProfile& profile = list[job % n_profiles];
+            JobOutput& out = outputs[next_to_write];
+            report.read_cpu_s += out.read_cpu_s;
+            report.simulate_cpu_s += out.simulate_cpu_s;
+            report.analyze_cpu_s += out.analyze_cpu_s;
+            if (out.ok) {
+                events.write_line(out.events);  // first: the row below marks the job done
+                rows.write_line(out.row);
+            } else {
+                rows.write_line(
+                    error_row(job, file, profile, sweep_job_seed(context.base_seed, file, profile.name), out.error));
+            }
+            const SweepJobDone done{job, file, profile.name, out.ok, out.ok ? "" : out.error};
+            out = JobOutput{};  // free the text
+            out.finished = true;
+            if (options.on_job) options.on_job(done);
         }
-        out = JobOutput{};  // free the text
-        if (options.on_job) options.on_job(SweepJobDone{job, file, profile.name, r.ok, r.ok ? "" : r.error});
     };
     run_batch(jobs, batch);
 }
