@@ -713,6 +713,114 @@ TEST(OpusChannel, TwentyFourBitPathKeepsFloatResolution) {
     EXPECT_GT(off_grid, out.size() / 2);
 }
 
+// ------------------------------------------------------------ encode once
+
+void expect_same_stats(const ChannelStats& a, const ChannelStats& b, const std::string& what) {
+    EXPECT_EQ(a.packets, b.packets) << what;
+    EXPECT_EQ(a.bytes, b.bytes) << what;
+    EXPECT_EQ(a.duration_s, b.duration_s) << what;
+    EXPECT_EQ(a.fec_recovered, b.fec_recovered) << what;
+    EXPECT_EQ(a.concealed, b.concealed) << what;
+    EXPECT_EQ(a.dtx_packets, b.dtx_packets) << what;
+    for (int m = 0; m < 3; ++m) EXPECT_EQ(a.mode_packets[m], b.mode_packets[m]) << what;
+    for (int w = 0; w < 6; ++w) EXPECT_EQ(a.bandwidth_packets[w], b.bandwidth_packets[w]) << what;
+    EXPECT_EQ(a.loss.packets, b.loss.packets) << what;
+    EXPECT_EQ(a.loss.lost, b.loss.lost) << what;
+    EXPECT_EQ(a.loss.bursts, b.loss.bursts) << what;
+    EXPECT_EQ(a.loss.max_burst_packets, b.loss.max_burst_packets) << what;
+    EXPECT_EQ(a.loss.burst_histogram, b.loss.burst_histogram) << what;
+}
+
+void expect_same_records(const std::vector<PacketRecord>& a, const std::vector<PacketRecord>& b,
+                         const std::string& what) {
+    ASSERT_EQ(a.size(), b.size()) << what;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        const PacketRecord& x = a[k];
+        const PacketRecord& y = b[k];
+        const bool same = x.index == y.index && x.time_s == y.time_s && x.size_bytes == y.size_bytes &&
+                          x.toc.mode == y.toc.mode && x.toc.bandwidth == y.toc.bandwidth &&
+                          x.toc.frame_ms == y.toc.frame_ms && x.toc.frames_per_packet == y.toc.frames_per_packet &&
+                          x.lost == y.lost && x.fec_recovered == y.fec_recovered && x.dtx == y.dtx &&
+                          x.final_range == y.final_range;
+        ASSERT_TRUE(same) << what << ": packet " << k;
+    }
+}
+
+// decode_opus(encode_opus(x, s), loss, seed) is run_opus_channel(x, s, loss,
+// seed), sample for sample, with the same stats and packet records: one
+// encoding serves every loss pattern (what a sweep relies on).
+TEST(OpusEncodeOnce, DecodingThePacketsEqualsTheChannel) {
+    std::vector<float> input = test::speech_like(1.2, 48000, 3);
+    input.resize(input.size() + 24000 + 123, 0.0f);  // silence for DTX, odd length
+    std::vector<OpusSettings> settings = reference_settings();
+    OpusSettings dtx_fec = make(Application::Voip, 24000, 20);
+    dtx_fec.dtx = true;
+    dtx_fec.inband_fec = true;
+    dtx_fec.expected_loss_pct = 20;
+    settings.push_back(dtx_fec);
+    LossModelConfig trace;
+    trace.kind = LossKind::Trace;
+    trace.trace = {0, 1, 1, 0, 0, 0, 1};
+    const std::vector<LossModelConfig> losses = {LossModelConfig{}, parse_loss_spec("bernoulli:0.2"),
+                                                 parse_loss_spec("ge:0.1,0.4"), trace};
+    for (const OpusSettings& s : settings) {
+        const OpusPackets packets = encode_opus(input, s);
+        EXPECT_TRUE(packets.encode_error.empty());
+        for (std::size_t l = 0; l < losses.size(); ++l) {
+            for (std::uint64_t seed : {1u, 7u}) {
+                const std::string what = "bitrate " + std::to_string(s.bitrate_bps) + ", frame " +
+                                         std::to_string(s.frame_ms) + " ms, fec " + std::to_string(s.inband_fec) +
+                                         ", dtx " + std::to_string(s.dtx) + ", depth " +
+                                         std::to_string(s.input_depth_bits) + ", loss " + describe(losses[l]) +
+                                         ", seed " + std::to_string(seed);
+                ChannelStats want_stats, got_stats;
+                std::vector<PacketRecord> want_records, got_records;
+                const std::vector<float> want = run_opus_channel(input, s, losses[l], seed, &want_stats, &want_records);
+                const std::vector<float> got = decode_opus(packets, losses[l], seed, &got_stats, &got_records);
+                ASSERT_EQ(got.size(), want.size()) << what;
+                EXPECT_TRUE(got == want) << what;
+                expect_same_stats(got_stats, want_stats, what);
+                expect_same_records(got_records, want_records, what);
+                if (s.dtx && l == 0) {
+                    EXPECT_GT(got_stats.dtx_packets, 0) << what;
+                }
+                if (s.inband_fec && s.bitrate_bps >= 20000 && l == 1) {
+                    EXPECT_GT(got_stats.fec_recovered, 0) << what;
+                }
+            }
+        }
+    }
+}
+
+TEST(OpusEncodeOnce, ShortAndEmptyInputs) {
+    const OpusSettings plain = make(Application::Voip, 16000, 20);
+    OpusSettings fec = plain;
+    fec.inband_fec = true;
+    fec.expected_loss_pct = 10;
+    const std::vector<float> speech = test::speech_like(0.2, 48000, 5);
+    for (const OpusSettings& s : {plain, fec})
+        for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{100}, std::size_t{960}, std::size_t{961},
+                              std::size_t{9600}}) {
+            const std::span<const float> input(speech.data(), n);
+            for (const LossModelConfig& loss : {LossModelConfig{}, parse_loss_spec("bernoulli:0.5")}) {
+                const std::vector<float> want = run_opus_channel(input, s, loss, 3);
+                const std::vector<float> got = decode_opus(encode_opus(input, s), loss, 3);
+                EXPECT_TRUE(got == want) << n << " samples, fec " << s.inband_fec << ", " << describe(loss);
+            }
+        }
+}
+
+TEST(OpusEncodeOnce, ErrorsAreTheChannels) {
+    OpusSettings bad = make(Application::Voip, 16000, 20);
+    bad.bitrate_bps = 1000;
+    expect_error([&] { encode_opus(test::speech_like(0.1, 48000, 1), bad); }, {"bitrate_bps", "1000"});
+    const OpusPackets packets = encode_opus(test::speech_like(0.1, 48000, 1), make(Application::Voip, 16000, 20));
+    LossModelConfig loss;
+    loss.kind = LossKind::Bernoulli;
+    loss.loss_probability = 2.0;
+    EXPECT_THROW(decode_opus(packets, loss, 1), Error);
+}
+
 // ------------------------------------------------------------ TOC
 
 TEST(Toc, ConfigTable) {

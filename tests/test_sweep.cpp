@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pipeline/sweep/sweep_internal.hpp"
 #include "sibilant/audio.hpp"
 #include "sibilant/sweep.hpp"
 #include "test_support.hpp"
@@ -364,6 +365,44 @@ TEST_F(SweepRun, KeepAudioWritesTheDecodedSignals) {
     // The results do not depend on keeping audio.
     run_sweep(profiles_, options("plain"));
     expect_same_output(dir_ / "kept", dir_ / "plain");
+}
+
+// Profiles that differ only in loss model share one encoding per file; the
+// outputs (and kept audio) are the bytes of the same sweep with every job
+// encoding for itself, as before the sharing. Grid "g" puts the profiles of
+// one encoding side by side (FEC, DTX, four loss models), so with 3 threads
+// they run at the same time; "fec-dtx" shares with profiles far from it.
+TEST_F(SweepRun, SharedEncodingsGiveTheBytesOfUnsharedRuns) {
+    write_text(dir_ / "loss.txt", "0 0 1 1 0 1 0 0 0 0\n");
+    const SweepProfiles profiles = parse_sweep_profiles(R"({"seed": 11,
+        "profiles": [{"name": "fec-dtx", "bitrate_bps": 24000, "complexity": 2, "fec": true,
+                      "expected_loss_percent": 10, "dtx": true, "loss": "ge:0.05,0.3"}],
+        "grids": [{"name": "g", "base": {"complexity": 2, "fec": true, "expected_loss_percent": 10, "dtx": true},
+                   "vary": {"bitrate_bps": [12000, 24000],
+                            "loss": ["none", "bernoulli:0.1", "ge:0.05,0.3", "trace:loss.txt"]}},
+                  {"name": "h", "base": {"complexity": 2, "frame_ms": 10}, "vary": {"loss": ["none", "bernoulli:0.2"]}}]})",
+                                                        "test", dir_.path().string());
+    ASSERT_EQ(profiles.profiles.size(), 11u);
+    SweepOptions shared = options("shared", 3);
+    shared.keep_audio = true;
+    std::vector<std::size_t> heard;  // jobs of one encoding start apart, but are written in job order
+    shared.on_job = [&](const SweepJobDone& done) { heard.push_back(done.job); };
+    const SweepReport report = run_sweep(profiles, shared);
+    ASSERT_EQ(heard.size(), 44u);
+    for (std::size_t k = 0; k < heard.size(); ++k) EXPECT_EQ(heard[k], k);
+    EXPECT_EQ(report.jobs, 44u);
+    EXPECT_EQ(report.failed, 22u);  // broken.wav and short.wav
+    SweepOptions unshared = options("unshared", 1);
+    unshared.keep_audio = true;
+    sweep_internal::run_sweep_with(profiles, unshared, false);
+    expect_same_output(dir_ / "shared", dir_ / "unshared");
+    std::size_t kept = 0;
+    for (const auto& entry : fs::directory_iterator(dir_ / "unshared" / "audio")) {
+        EXPECT_EQ(read_text(dir_ / "shared" / "audio" / entry.path().filename()), read_text(entry.path()))
+            << entry.path().filename();
+        ++kept;
+    }
+    EXPECT_EQ(kept, 33u);  // short.wav too: decoded and kept, then too short to analyse
 }
 
 TEST_F(SweepRun, SetupErrorsLeaveNothingBehind) {

@@ -63,6 +63,8 @@ struct OpusSettings {
     /// 16: the opus_demo path (16-bit encode/decode API, LSB depth 16); input
     /// is rounded to 16 bits. 24: float encode/decode API, LSB depth 24.
     int input_depth_bits = 16;
+
+    bool operator==(const OpusSettings&) const = default;
 };
 
 /// Throws Error naming the setting, the bad value and the allowed range.
@@ -159,5 +161,38 @@ std::vector<float> run_opus_channel(std::span<const float> in, const OpusSetting
                                     const LossModelConfig& loss, std::uint64_t seed,
                                     ChannelStats* stats = nullptr,
                                     std::vector<PacketRecord>* packets = nullptr);
+
+/// One signal encoded once: every packet the channel's encoder sends for it,
+/// including the silence that ends the stream. decode_opus() turns it into
+/// what run_opus_channel() would give with any loss model and seed: the
+/// encoder depends only on the input and the settings (loss happens to the
+/// packets after encoding), so a sweep encodes each file once per set of
+/// encoder settings and decodes it once per loss pattern.
+struct OpusPackets {
+    OpusSettings settings;
+    EffectiveOpusSettings effective;
+    std::int64_t input_samples = 0;
+    std::vector<std::uint8_t> bytes;          ///< Every packet, back to back.
+    std::vector<std::size_t> ends;            ///< Packet k ends at bytes[ends[k]] (starts at ends[k-1], or 0).
+    std::vector<std::uint32_t> final_ranges;  ///< OPUS_GET_FINAL_RANGE after each packet.
+    /// When libopus failed on packet count(): the message, thrown by
+    /// decode_opus() when it reaches that packet (where OpusChannel throws).
+    std::string encode_error;
+
+    std::size_t count() const { return ends.size(); }
+    std::span<const std::uint8_t> packet(std::size_t k) const;
+};
+
+/// Encodes a whole buffer as OpusChannel does (validate(settings) first; throws
+/// Error as the OpusChannel constructor does). A few more padding packets than
+/// the decoder needs are kept; decode_opus() takes only those it needs.
+OpusPackets encode_opus(std::span<const float> in, const OpusSettings& settings);
+
+/// Decodes packets through a loss model: the same samples, stats and packet
+/// records as run_opus_channel(in, packets.settings, loss, seed) on the
+/// input that was encoded. Throws Error for an invalid loss config, for a
+/// libopus failure (encode or decode, with the channel's message).
+std::vector<float> decode_opus(const OpusPackets& packets, const LossModelConfig& loss, std::uint64_t seed,
+                               ChannelStats* stats = nullptr, std::vector<PacketRecord>* records = nullptr);
 
 }  // namespace sibilant

@@ -174,7 +174,10 @@ struct SweepReport {
 /// events.jsonl in out_dir (contract above).
 ///
 /// Each corpus file is read once, resampled to 48 kHz and mixed down; each
-/// profile runs run_opus_channel() and analyze() on it in memory. A job that
+/// profile runs the Opus channel and analyze() on it in memory. Profiles with
+/// the same OpusSettings (differing only in loss) share one encode_opus() of
+/// each file, and each decodes it with decode_opus() and its own loss model and
+/// seed: the same samples as run_opus_channel(), so the same bytes. A job that
 /// fails (unreadable file, not audio, too short, cannot be aligned) becomes a
 /// status=error row and the others go on.
 ///

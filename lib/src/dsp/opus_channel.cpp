@@ -321,203 +321,223 @@ bool parse_toc(std::span<const std::uint8_t> packet, TocInfo& out) noexcept {
 }
 
 // ---------------------------------------------------------------- channel
+//
+// Two halves that never talk to each other: the encoder (settings and input
+// only) and the decoder (packets, loss model, concealment, FEC). OpusChannel
+// runs them side by side, packet by packet; encode_opus() runs the encoder
+// alone and decode_opus() the decoder alone over its packets, so that
+// decode_opus(encode_opus(x, s), loss, seed) is run_opus_channel(x, s, loss,
+// seed) sample for sample, and one encoding serves many loss patterns.
 
-struct OpusChannel::Impl {
-    OpusSettings settings;
-    EffectiveOpusSettings effective;
-    LossModel loss;
-    OpusEncoder* encoder = nullptr;
-    OpusDecoder* decoder = nullptr;
-    bool float_api = false;
-    int frame_samples = 0;
+namespace {
 
-    // Input frame being filled; one of the two is used, by input depth.
-    std::vector<opus_int16> frame_i16;
-    std::vector<float> frame_f32;
-    int frame_fill = 0;
+void ctl_check(int result, const char* what) {
+    if (result != OPUS_OK) throw Error(std::string("libopus rejected ") + what + ": " + opus_strerror(result));
+}
 
-    // Decoder output of one call.
-    std::vector<opus_int16> decoded_i16;
-    std::vector<float> decoded_f32;
+int frame_samples_of(const OpusSettings& settings) {
+    return static_cast<int>(std::lround(settings.frame_ms * kRateHz / 1000.0));
+}
 
-    // Two packet slots: with FEC the previous packet waits for the next one.
-    std::array<std::array<std::uint8_t, kMaxPacketBytes>, 2> packet_data{};
-    std::array<int, 2> packet_bytes{};
-    int slot = 0;
-    PacketRecord pending;                // FEC: packet k-1, not yet decoded
-    bool has_pending = false;
-    bool decoder_mode_is_celt = false;   // mirrors the decoder's st->mode check for FEC
-
-    int skip_samples = 0;                // look-ahead still to drop
-    std::int64_t input_samples = 0;
-    std::int64_t output_samples = 0;
-    std::int64_t next_index = 0;
-    bool finished = false;
-
-    ChannelStats stats;
-    std::function<void(const PacketRecord&)> observer;
-
-    Impl(const OpusSettings& s, const LossModelConfig& loss_config, std::uint64_t seed)
-        : settings(s), loss(loss_config, seed) {}
-
-    ~Impl() {
-        if (encoder) opus_encoder_destroy(encoder);
-        if (decoder) opus_decoder_destroy(decoder);
-    }
-
-    void ctl_check(int result, const char* what) const {
-        if (result != OPUS_OK) throw Error(std::string("libopus rejected ") + what + ": " + opus_strerror(result));
-    }
-
-    void setup() {
+// The libopus encoder with its input frame. Hands every packet to a callback
+// as (bytes, size, final range).
+class ChannelEncoder {
+public:
+    explicit ChannelEncoder(const OpusSettings& s) : settings_(s) {
         int error = OPUS_OK;
-        encoder = opus_encoder_create(kRateHz, 1, opus_application(settings.application), &error);
-        if (error != OPUS_OK || !encoder)
+        encoder_ = opus_encoder_create(kRateHz, 1, opus_application(settings_.application), &error);
+        if (error != OPUS_OK || !encoder_)
             throw Error(std::string("libopus opus_encoder_create failed: ") + opus_strerror(error));
-        decoder = opus_decoder_create(kRateHz, 1, &error);
-        if (error != OPUS_OK || !decoder)
-            throw Error(std::string("libopus opus_decoder_create failed: ") + opus_strerror(error));
 
-        float_api = settings.input_depth_bits == 24;
-        frame_samples = static_cast<int>(std::lround(settings.frame_ms * kRateHz / 1000.0));
-        const bool vbr = settings.rate_control != RateControl::Cbr;
-        const bool constrained = settings.rate_control == RateControl::ConstrainedVbr;
+        float_api_ = settings_.input_depth_bits == 24;
+        frame_samples_ = frame_samples_of(settings_);
+        const bool vbr = settings_.rate_control != RateControl::Cbr;
+        const bool constrained = settings_.rate_control == RateControl::ConstrainedVbr;
 
         // Same settings, same order, as opus_demo; then ours on top.
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_BITRATE(settings.bitrate_bps)), "bitrate_bps");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_BANDWIDTH(opus_bandwidth(settings.forced_bandwidth))),
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_BITRATE(settings_.bitrate_bps)), "bitrate_bps");
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_BANDWIDTH(opus_bandwidth(settings_.forced_bandwidth))),
                   "forced_bandwidth");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_VBR(vbr ? 1 : 0)), "rate_control");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_VBR_CONSTRAINT(constrained ? 1 : 0)), "rate_control");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_COMPLEXITY(settings.complexity)), "complexity");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_INBAND_FEC(settings.inband_fec ? 1 : 0)), "inband_fec");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_FORCE_CHANNELS(OPUS_AUTO)), "force_channels");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_DTX(settings.dtx ? 1 : 0)), "dtx");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_PACKET_LOSS_PERC(settings.expected_loss_pct)),
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_VBR(vbr ? 1 : 0)), "rate_control");
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_VBR_CONSTRAINT(constrained ? 1 : 0)), "rate_control");
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_COMPLEXITY(settings_.complexity)), "complexity");
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_INBAND_FEC(settings_.inband_fec ? 1 : 0)), "inband_fec");
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_FORCE_CHANNELS(OPUS_AUTO)), "force_channels");
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_DTX(settings_.dtx ? 1 : 0)), "dtx");
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_PACKET_LOSS_PERC(settings_.expected_loss_pct)),
                   "expected_loss_pct");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_LSB_DEPTH(settings.input_depth_bits)), "input_depth_bits");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_EXPERT_FRAME_DURATION(frame_code(settings.frame_ms))),
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_LSB_DEPTH(settings_.input_depth_bits)), "input_depth_bits");
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_EXPERT_FRAME_DURATION(frame_code(settings_.frame_ms))),
                   "frame_ms");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_MAX_BANDWIDTH(opus_bandwidth(settings.max_bandwidth))),
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_MAX_BANDWIDTH(opus_bandwidth(settings_.max_bandwidth))),
                   "max_bandwidth");
-        ctl_check(opus_encoder_ctl(encoder, OPUS_SET_SIGNAL(opus_signal(settings.signal))), "signal");
-
+        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_SIGNAL(opus_signal(settings_.signal))), "signal");
         read_back();
-        skip_samples = effective.lookahead_samples;
 
-        if (float_api) {
-            frame_f32.assign(static_cast<std::size_t>(frame_samples), 0.0f);
-            decoded_f32.assign(kMaxDecodeSamples, 0.0f);
-        } else {
-            frame_i16.assign(static_cast<std::size_t>(frame_samples), 0);
-            decoded_i16.assign(kMaxDecodeSamples, 0);
+        if (float_api_)
+            frame_f32_.assign(static_cast<std::size_t>(frame_samples_), 0.0f);
+        else
+            frame_i16_.assign(static_cast<std::size_t>(frame_samples_), 0);
+    }
+    ~ChannelEncoder() {
+        if (encoder_) opus_encoder_destroy(encoder_);
+    }
+    ChannelEncoder(const ChannelEncoder&) = delete;
+    ChannelEncoder& operator=(const ChannelEncoder&) = delete;
+
+    const EffectiveOpusSettings& effective() const { return effective_; }
+    int frame_samples() const { return frame_samples_; }
+
+    // Fills frames from `in`, encoding each full one.
+    template <class OnPacket>
+    void push(std::span<const float> in, OnPacket&& on_packet) {
+        std::size_t pos = 0;
+        while (pos < in.size()) {
+            const std::size_t space = static_cast<std::size_t>(frame_samples_ - frame_fill_);
+            const std::size_t n = std::min(space, in.size() - pos);
+            if (float_api_) {
+                std::copy_n(in.data() + pos, n, frame_f32_.data() + frame_fill_);
+            } else {
+                opus_int16* dst = frame_i16_.data() + frame_fill_;
+                for (std::size_t i = 0; i < n; ++i) dst[i] = to_int16(in[pos + i]);
+            }
+            frame_fill_ += static_cast<int>(n);
+            pos += n;
+            if (frame_fill_ == frame_samples_) encode(on_packet);
         }
+    }
+
+    // Like opus_demo at the end: zero-pads the partial frame (then whole
+    // frames of silence) and encodes it.
+    template <class OnPacket>
+    void push_padding(OnPacket&& on_packet) {
+        if (float_api_)
+            std::fill(frame_f32_.begin() + frame_fill_, frame_f32_.end(), 0.0f);
+        else
+            std::fill(frame_i16_.begin() + frame_fill_, frame_i16_.end(), opus_int16{0});
+        frame_fill_ = frame_samples_;
+        encode(on_packet);
+    }
+
+private:
+    template <class OnPacket>
+    void encode(OnPacket&& on_packet) {
+        frame_fill_ = 0;
+        const int bytes = float_api_ ? opus_encode_float(encoder_, frame_f32_.data(), frame_samples_, packet_.data(),
+                                                         kMaxPacketBytes)
+                                     : opus_encode(encoder_, frame_i16_.data(), frame_samples_, packet_.data(),
+                                                   kMaxPacketBytes);
+        if (bytes < 0)
+            throw Error("libopus opus_encode failed on packet " + std::to_string(packets_) + ": " +
+                        opus_strerror(bytes));
+        ++packets_;
+        opus_uint32 range = 0;
+        opus_encoder_ctl(encoder_, OPUS_GET_FINAL_RANGE(&range));
+        on_packet(packet_.data(), bytes, static_cast<std::uint32_t>(range));
     }
 
     void read_back() {
         opus_int32 v = 0;
-        EffectiveOpusSettings& e = effective;
-        opus_encoder_ctl(encoder, OPUS_GET_APPLICATION(&v));
+        EffectiveOpusSettings& e = effective_;
+        opus_encoder_ctl(encoder_, OPUS_GET_APPLICATION(&v));
         e.application = from_opus_application(v);
-        opus_encoder_ctl(encoder, OPUS_GET_BITRATE(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_BITRATE(&v));
         e.bitrate_bps = v;
-        opus_encoder_ctl(encoder, OPUS_GET_VBR(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_VBR(&v));
         e.vbr = v != 0;
-        opus_encoder_ctl(encoder, OPUS_GET_VBR_CONSTRAINT(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_VBR_CONSTRAINT(&v));
         e.vbr_constraint = v != 0;
-        opus_encoder_ctl(encoder, OPUS_GET_COMPLEXITY(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_COMPLEXITY(&v));
         e.complexity = v;
-        opus_encoder_ctl(encoder, OPUS_GET_MAX_BANDWIDTH(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_MAX_BANDWIDTH(&v));
         e.max_bandwidth = from_opus_bandwidth(v);
         // libopus has no getter for the forced bandwidth: OPUS_GET_BANDWIDTH
         // reports the bandwidth of the last encoded frame (Fullband before
         // the first). So this one is the request, echoed.
-        e.forced_bandwidth = settings.forced_bandwidth;
-        opus_encoder_ctl(encoder, OPUS_GET_SIGNAL(&v));
+        e.forced_bandwidth = settings_.forced_bandwidth;
+        opus_encoder_ctl(encoder_, OPUS_GET_SIGNAL(&v));
         e.signal = from_opus_signal(v);
-        opus_encoder_ctl(encoder, OPUS_GET_INBAND_FEC(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_INBAND_FEC(&v));
         e.inband_fec = v != 0;
-        opus_encoder_ctl(encoder, OPUS_GET_PACKET_LOSS_PERC(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_PACKET_LOSS_PERC(&v));
         e.expected_loss_pct = v;
-        opus_encoder_ctl(encoder, OPUS_GET_DTX(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_DTX(&v));
         e.dtx = v != 0;
-        opus_encoder_ctl(encoder, OPUS_GET_LSB_DEPTH(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_LSB_DEPTH(&v));
         e.lsb_depth_bits = v;
-        opus_encoder_ctl(encoder, OPUS_GET_EXPERT_FRAME_DURATION(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_EXPERT_FRAME_DURATION(&v));
         e.frame_ms = frame_ms_from_code(v);
-        opus_encoder_ctl(encoder, OPUS_GET_LOOKAHEAD(&v));
+        opus_encoder_ctl(encoder_, OPUS_GET_LOOKAHEAD(&v));
         e.lookahead_samples = v;
         e.libopus_version = opus_get_version_string();
     }
 
-    void push(std::span<const float> in, std::vector<float>& out) {
-        if (finished) throw Error("OpusChannel::push called after finish()");
-        input_samples += static_cast<std::int64_t>(in.size());
-        std::size_t pos = 0;
-        while (pos < in.size()) {
-            const std::size_t space = static_cast<std::size_t>(frame_samples - frame_fill);
-            const std::size_t n = std::min(space, in.size() - pos);
-            if (float_api) {
-                std::copy_n(in.data() + pos, n, frame_f32.data() + frame_fill);
-            } else {
-                opus_int16* dst = frame_i16.data() + frame_fill;
-                for (std::size_t i = 0; i < n; ++i) dst[i] = to_int16(in[pos + i]);
-            }
-            frame_fill += static_cast<int>(n);
-            pos += n;
-            if (frame_fill == frame_samples) encode_and_decode(out);
-        }
-    }
+    OpusSettings settings_;
+    EffectiveOpusSettings effective_;
+    OpusEncoder* encoder_ = nullptr;
+    bool float_api_ = false;
+    int frame_samples_ = 0;
+    // Input frame being filled; one of the two is used, by input depth.
+    std::vector<opus_int16> frame_i16_;
+    std::vector<float> frame_f32_;
+    int frame_fill_ = 0;
+    std::array<std::uint8_t, kMaxPacketBytes> packet_{};
+    std::int64_t packets_ = 0;
+};
 
-    void finish(std::vector<float>& out) {
-        if (finished) return;
-        finished = true;
-        // Like opus_demo: zero-pad the partial frame, then keep encoding
-        // silence until the decoder has given back as much as went in.
-        while (output_samples < input_samples) {
-            if (float_api)
-                std::fill(frame_f32.begin() + frame_fill, frame_f32.end(), 0.0f);
-            else
-                std::fill(frame_i16.begin() + frame_fill, frame_i16.end(), opus_int16{0});
-            frame_fill = frame_samples;
-            encode_and_decode(out);
-        }
-        if (has_pending) {
-            if (pending.lost) ++stats.concealed;
-            emit(pending);
-            has_pending = false;
-        }
+// The receiving side: loss model, libopus decoder with concealment and FEC,
+// look-ahead removal, statistics and the packet observer.
+class ChannelDecoder {
+public:
+    ChannelDecoder(const OpusSettings& s, int lookahead_samples, const LossModelConfig& loss_config,
+                   std::uint64_t seed)
+        : settings_(s), loss_(loss_config, seed), skip_samples_(lookahead_samples) {
+        int error = OPUS_OK;
+        decoder_ = opus_decoder_create(kRateHz, 1, &error);
+        if (error != OPUS_OK || !decoder_)
+            throw Error(std::string("libopus opus_decoder_create failed: ") + opus_strerror(error));
+        float_api_ = settings_.input_depth_bits == 24;
+        frame_samples_ = frame_samples_of(settings_);
+        if (float_api_)
+            decoded_f32_.assign(kMaxDecodeSamples, 0.0f);
+        else
+            decoded_i16_.assign(kMaxDecodeSamples, 0);
     }
+    ~ChannelDecoder() {
+        if (decoder_) opus_decoder_destroy(decoder_);
+    }
+    ChannelDecoder(const ChannelDecoder&) = delete;
+    ChannelDecoder& operator=(const ChannelDecoder&) = delete;
 
-    void encode_and_decode(std::vector<float>& out) {
-        frame_fill = 0;
-        std::uint8_t* data = packet_data[static_cast<std::size_t>(slot)].data();
-        const int bytes = float_api ? opus_encode_float(encoder, frame_f32.data(), frame_samples, data, kMaxPacketBytes)
-                                    : opus_encode(encoder, frame_i16.data(), frame_samples, data, kMaxPacketBytes);
-        if (bytes < 0)
-            throw Error("libopus opus_encode failed on packet " + std::to_string(next_index) + ": " +
-                        opus_strerror(bytes));
-        packet_bytes[static_cast<std::size_t>(slot)] = bytes;
+    /// Input samples so far: the output never goes past them.
+    std::int64_t input_samples = 0;
+    std::int64_t output_samples() const { return output_samples_; }
+    const ChannelStats& stats() const { return stats_; }
+    std::function<void(const PacketRecord&)> observer;
+
+    // One packet as the encoder sent it: the loss model decides its fate.
+    void on_packet(const std::uint8_t* packet, int bytes, std::uint32_t final_range, std::vector<float>& out) {
+        std::uint8_t* data = packet_data_[static_cast<std::size_t>(slot_)].data();
+        std::copy_n(packet, bytes, data);
+        packet_bytes_[static_cast<std::size_t>(slot_)] = bytes;
 
         PacketRecord record;
-        record.index = next_index++;
-        record.time_s = static_cast<double>(record.index) * settings.frame_ms / 1000.0;
+        record.index = next_index_++;
+        record.time_s = static_cast<double>(record.index) * settings_.frame_ms / 1000.0;
         record.size_bytes = bytes;
         parse_toc(std::span<const std::uint8_t>(data, static_cast<std::size_t>(bytes)), record.toc);
         record.dtx = bytes <= 2;
-        opus_uint32 range = 0;
-        opus_encoder_ctl(encoder, OPUS_GET_FINAL_RANGE(&range));
-        record.final_range = range;
-        record.lost = loss.next_lost();
+        record.final_range = final_range;
+        record.lost = loss_.next_lost();
         count_sent(record);
 
-        if (!settings.inband_fec) {
+        if (!settings_.inband_fec) {
             if (record.lost) {
-                ++stats.concealed;
+                ++stats_.concealed;
                 append(out, decode(nullptr, 0, concealment_samples(), false));
             } else {
                 append(out, decode(data, bytes, kMaxDecodeSamples, false));
-                decoder_mode_is_celt = record.toc.mode == CodecMode::Celt;
+                decoder_mode_is_celt_ = record.toc.mode == CodecMode::Celt;
             }
             emit(record);
             return;
@@ -525,50 +545,62 @@ struct OpusChannel::Impl {
 
         // FEC: decode one packet behind, so that a lost packet k-1 can be
         // rebuilt from the redundancy carried by packet k.
-        if (has_pending) {
-            const std::size_t prev = static_cast<std::size_t>(1 - slot);
-            if (!pending.lost) {
-                append(out, decode(packet_data[prev].data(), packet_bytes[prev], kMaxDecodeSamples, false));
-                decoder_mode_is_celt = pending.toc.mode == CodecMode::Celt;
+        if (has_pending_) {
+            const std::size_t prev = static_cast<std::size_t>(1 - slot_);
+            if (!pending_.lost) {
+                append(out, decode(packet_data_[prev].data(), packet_bytes_[prev], kMaxDecodeSamples, false));
+                decoder_mode_is_celt_ = pending_.toc.mode == CodecMode::Celt;
             } else if (!record.lost) {
                 const int samples = concealment_samples();
                 // Conditions under which libopus really uses the FEC instead
                 // of falling back to PLC (opus_decode_native, decode_fec).
-                const bool usable = packet_has_lbrr(data, bytes, record.toc) && !decoder_mode_is_celt &&
+                const bool usable = packet_has_lbrr(data, bytes, record.toc) && !decoder_mode_is_celt_ &&
                                     record.toc.frame_ms * kRateHz / 1000.0 <= samples;
                 append(out, decode(data, bytes, samples, true));
                 if (usable) {
-                    pending.fec_recovered = true;
-                    ++stats.fec_recovered;
-                    decoder_mode_is_celt = false;
+                    pending_.fec_recovered = true;
+                    ++stats_.fec_recovered;
+                    decoder_mode_is_celt_ = false;
                 } else {
-                    ++stats.concealed;
+                    ++stats_.concealed;
                 }
             } else {
-                ++stats.concealed;
+                ++stats_.concealed;
                 append(out, decode(nullptr, 0, concealment_samples(), false));
             }
-            emit(pending);
+            emit(pending_);
         }
-        pending = record;
-        has_pending = true;
-        slot = 1 - slot;
+        pending_ = record;
+        has_pending_ = true;
+        slot_ = 1 - slot_;
     }
 
+    // The end of the stream: with FEC the last packet is never decoded; it is
+    // reported here (and counts as concealed if it was lost).
+    void finish() {
+        if (has_pending_) {
+            if (pending_.lost) ++stats_.concealed;
+            emit(pending_);
+            has_pending_ = false;
+        }
+    }
+
+private:
     // PLC length: what the decoder last produced, as opus_demo asks for; one
     // frame when nothing was decoded yet.
     int concealment_samples() const {
         opus_int32 samples = 0;
-        opus_decoder_ctl(decoder, OPUS_GET_LAST_PACKET_DURATION(&samples));
-        return samples > 0 ? samples : frame_samples;
+        opus_decoder_ctl(decoder_, OPUS_GET_LAST_PACKET_DURATION(&samples));
+        return samples > 0 ? samples : frame_samples_;
     }
 
     int decode(const std::uint8_t* data, int bytes, int max_samples, bool fec) {
-        const int samples = float_api
-                                ? opus_decode_float(decoder, data, bytes, decoded_f32.data(), max_samples, fec ? 1 : 0)
-                                : opus_decode(decoder, data, bytes, decoded_i16.data(), max_samples, fec ? 1 : 0);
+        const int samples = float_api_ ? opus_decode_float(decoder_, data, bytes, decoded_f32_.data(), max_samples,
+                                                           fec ? 1 : 0)
+                                       : opus_decode(decoder_, data, bytes, decoded_i16_.data(), max_samples,
+                                                     fec ? 1 : 0);
         if (samples < 0)
-            throw Error("libopus opus_decode failed near packet " + std::to_string(next_index - 1) + ": " +
+            throw Error("libopus opus_decode failed near packet " + std::to_string(next_index_ - 1) + ": " +
                         opus_strerror(samples));
         return samples;
     }
@@ -576,35 +608,86 @@ struct OpusChannel::Impl {
     // Appends decoded samples, dropping the encoder look-ahead first and never
     // going past the input length.
     void append(std::vector<float>& out, int samples) {
-        int first = std::min(skip_samples, samples);
-        skip_samples -= first;
-        const std::int64_t room = input_samples - output_samples;
+        int first = std::min(skip_samples_, samples);
+        skip_samples_ -= first;
+        const std::int64_t room = input_samples - output_samples_;
         const int count = static_cast<int>(std::min<std::int64_t>(samples - first, room));
         if (count <= 0) return;
         const std::size_t start = out.size();
         out.resize(start + static_cast<std::size_t>(count));
         float* dst = out.data() + start;
-        if (float_api) {
-            std::copy_n(decoded_f32.data() + first, count, dst);
+        if (float_api_) {
+            std::copy_n(decoded_f32_.data() + first, count, dst);
         } else {
-            const opus_int16* src = decoded_i16.data() + first;
+            const opus_int16* src = decoded_i16_.data() + first;
             for (int i = 0; i < count; ++i) dst[i] = static_cast<float>(src[i]) * (1.0f / 32768.0f);
         }
-        output_samples += count;
+        output_samples_ += count;
     }
 
     void count_sent(const PacketRecord& record) {
-        ++stats.packets;
-        stats.bytes += record.size_bytes;
-        stats.duration_s = static_cast<double>(stats.packets) * settings.frame_ms / 1000.0;
-        if (record.dtx) ++stats.dtx_packets;
-        ++stats.mode_packets[static_cast<int>(record.toc.mode)];
-        ++stats.bandwidth_packets[static_cast<int>(record.toc.bandwidth)];
-        stats.loss.add(record.lost);
+        ++stats_.packets;
+        stats_.bytes += record.size_bytes;
+        stats_.duration_s = static_cast<double>(stats_.packets) * settings_.frame_ms / 1000.0;
+        if (record.dtx) ++stats_.dtx_packets;
+        ++stats_.mode_packets[static_cast<int>(record.toc.mode)];
+        ++stats_.bandwidth_packets[static_cast<int>(record.toc.bandwidth)];
+        stats_.loss.add(record.lost);
     }
 
     void emit(const PacketRecord& record) const {
         if (observer) observer(record);
+    }
+
+    OpusSettings settings_;
+    LossModel loss_;
+    OpusDecoder* decoder_ = nullptr;
+    bool float_api_ = false;
+    int frame_samples_ = 0;
+    // Decoder output of one call.
+    std::vector<opus_int16> decoded_i16_;
+    std::vector<float> decoded_f32_;
+    // Two packet slots: with FEC the previous packet waits for the next one.
+    std::array<std::array<std::uint8_t, kMaxPacketBytes>, 2> packet_data_{};
+    std::array<int, 2> packet_bytes_{};
+    int slot_ = 0;
+    PacketRecord pending_;                // FEC: packet k-1, not yet decoded
+    bool has_pending_ = false;
+    bool decoder_mode_is_celt_ = false;   // mirrors the decoder's st->mode check for FEC
+    int skip_samples_ = 0;                // look-ahead still to drop
+    std::int64_t output_samples_ = 0;
+    std::int64_t next_index_ = 0;
+    ChannelStats stats_;
+};
+
+}  // namespace
+
+struct OpusChannel::Impl {
+    ChannelEncoder encoder;
+    ChannelDecoder decoder;
+    bool finished = false;
+
+    Impl(const OpusSettings& s, const LossModelConfig& loss_config, std::uint64_t seed)
+        : encoder(s), decoder(s, encoder.effective().lookahead_samples, loss_config, seed) {}
+
+    void push(std::span<const float> in, std::vector<float>& out) {
+        if (finished) throw Error("OpusChannel::push called after finish()");
+        decoder.input_samples += static_cast<std::int64_t>(in.size());
+        encoder.push(in, [&](const std::uint8_t* data, int bytes, std::uint32_t range) {
+            decoder.on_packet(data, bytes, range, out);
+        });
+    }
+
+    void finish(std::vector<float>& out) {
+        if (finished) return;
+        finished = true;
+        // Like opus_demo: keep encoding silence until the decoder has given
+        // back as much as went in.
+        while (decoder.output_samples() < decoder.input_samples)
+            encoder.push_padding([&](const std::uint8_t* data, int bytes, std::uint32_t range) {
+                decoder.on_packet(data, bytes, range, out);
+            });
+        decoder.finish();
     }
 };
 
@@ -612,38 +695,112 @@ OpusChannel::OpusChannel(const OpusSettings& settings, const LossModelConfig& lo
     validate(settings);
     validate(loss);
     impl_ = std::make_unique<Impl>(settings, loss, seed);
-    impl_->setup();
 }
 
 OpusChannel::~OpusChannel() = default;
 OpusChannel::OpusChannel(OpusChannel&&) noexcept = default;
 OpusChannel& OpusChannel::operator=(OpusChannel&&) noexcept = default;
 
-const EffectiveOpusSettings& OpusChannel::effective_settings() const { return impl_->effective; }
+const EffectiveOpusSettings& OpusChannel::effective_settings() const { return impl_->encoder.effective(); }
 
 void OpusChannel::set_packet_observer(std::function<void(const PacketRecord&)> observer) {
-    impl_->observer = std::move(observer);
+    impl_->decoder.observer = std::move(observer);
 }
 
 void OpusChannel::push(std::span<const float> in, std::vector<float>& out) { impl_->push(in, out); }
 
 void OpusChannel::finish(std::vector<float>& out) { impl_->finish(out); }
 
-const ChannelStats& OpusChannel::stats() const { return impl_->stats; }
+const ChannelStats& OpusChannel::stats() const { return impl_->decoder.stats(); }
+
+namespace {
+
+// An observer that collects the packet records into `packets` (none when null).
+std::function<void(const PacketRecord&)> packet_collector(std::vector<PacketRecord>* packets) {
+    if (!packets) return {};
+    packets->clear();
+    return [packets](const PacketRecord& record) { packets->push_back(record); };
+}
+
+}  // namespace
 
 std::vector<float> run_opus_channel(std::span<const float> in, const OpusSettings& settings,
                                     const LossModelConfig& loss, std::uint64_t seed, ChannelStats* stats,
                                     std::vector<PacketRecord>* packets) {
     OpusChannel channel(settings, loss, seed);
-    if (packets) {
-        packets->clear();
-        channel.set_packet_observer([packets](const PacketRecord& record) { packets->push_back(record); });
-    }
+    channel.set_packet_observer(packet_collector(packets));
     std::vector<float> out;
     out.reserve(in.size());
     channel.push(in, out);
     channel.finish(out);
     if (stats) *stats = channel.stats();
+    return out;
+}
+
+// ---------------------------------------------------------------- encode once
+
+std::span<const std::uint8_t> OpusPackets::packet(std::size_t k) const {
+    const std::size_t begin = k == 0 ? 0 : ends[k - 1];
+    return std::span<const std::uint8_t>(bytes.data() + begin, ends[k] - begin);
+}
+
+OpusPackets encode_opus(std::span<const float> in, const OpusSettings& settings) {
+    validate(settings);
+    ChannelEncoder encoder(settings);
+    OpusPackets result;
+    result.settings = settings;
+    result.effective = encoder.effective();
+    result.input_samples = static_cast<std::int64_t>(in.size());
+    const auto keep = [&result](const std::uint8_t* data, int bytes, std::uint32_t range) {
+        result.bytes.insert(result.bytes.end(), data, data + bytes);
+        result.ends.push_back(result.bytes.size());
+        result.final_ranges.push_back(range);
+    };
+    // Every decode call gives back one frame (a packet, its concealment, or
+    // its FEC rebuild), so the output is complete after ceil((input +
+    // look-ahead) / frame) decoded packets, one more with FEC (decoded one
+    // behind). Two frames more than that are encoded, to be safe; decoding
+    // takes only those it needs, as OpusChannel::finish() would encode them.
+    const std::int64_t frame = encoder.frame_samples();
+    const std::int64_t needed =
+        result.input_samples == 0 ? 0 : (result.input_samples + result.effective.lookahead_samples) / frame + 3;
+    try {
+        encoder.push(in, keep);
+        while (static_cast<std::int64_t>(result.ends.size()) < needed) encoder.push_padding(keep);
+    } catch (const Error& e) {
+        // As OpusChannel, the failure shows when decoding reaches the packet.
+        result.encode_error = e.what();
+    }
+    return result;
+}
+
+std::vector<float> decode_opus(const OpusPackets& packets, const LossModelConfig& loss, std::uint64_t seed,
+                               ChannelStats* stats, std::vector<PacketRecord>* records) {
+    validate(loss);
+    ChannelDecoder decoder(packets.settings, packets.effective.lookahead_samples, loss, seed);
+    decoder.observer = packet_collector(records);
+    decoder.input_samples = packets.input_samples;
+    std::vector<float> out;
+    out.reserve(static_cast<std::size_t>(packets.input_samples));
+    std::size_t k = 0;
+    const auto next = [&] {
+        if (k >= packets.count())
+            throw Error(!packets.encode_error.empty()
+                            ? packets.encode_error
+                            : "decode_opus: the packets end before the output is complete (" +
+                                  std::to_string(packets.count()) + " packets)");
+        const std::span<const std::uint8_t> packet = packets.packet(k);
+        decoder.on_packet(packet.data(), static_cast<int>(packet.size()), packets.final_ranges[k], out);
+        ++k;
+    };
+    // The packets OpusChannel::push() would encode (whole input frames), then
+    // the padding OpusChannel::finish() would.
+    const std::size_t full_frames =
+        static_cast<std::size_t>(packets.input_samples / frame_samples_of(packets.settings));
+    while (k < full_frames) next();
+    while (decoder.output_samples() < decoder.input_samples) next();
+    decoder.finish();
+    if (stats) *stats = decoder.stats();
     return out;
 }
 
