@@ -47,7 +47,10 @@
 //     audio): it is located at 5 ms resolution by which of the two delays
 //     explains the low band better, and 10 ms + |step| either side of it is left
 //     out of both segments (no reliable counterpart there).
-//  6. Drift (time stretch, clock skew) is a failure, never aligned. Seen as:
+//  6. Drift (time stretch, clock skew) is a failure of this constant-delay
+//     Aligner, never aligned by it (align_recording() below then measures and
+//     undoes a clock drift, or follows a time-varying delay along the delay
+//     track; the live probe does not). Seen as:
 //     - a window whose time-stretched copy (16 rates, +-0.1% to +-2%)
 //       correlates >= 0.5 and 0.15 better than unstretched (tested on windows
 //       peaking below 0.75 that share something: a peak >= 0.2 or matching
