@@ -1,5 +1,6 @@
 // Delay track: see delay_track.hpp for what it measures and why.
 #include "dsp/alignment/delay_track.hpp"
+#include "dsp/alignment/stages.hpp"
 
 #include <fftw3.h>
 
@@ -20,18 +21,17 @@ namespace sibilant::dsp {
 
 namespace {
 
-constexpr int kRateHz = 48000;
+// kRateHz, kAbsentRatio, kSameDelay, remove_mean(), multiply_by_conjugate()
+// and parabolic_offset() are the constant-delay stages' (stages.hpp).
 constexpr int kTrackRateHz = 8000;
 constexpr int kFactor = kRateHz / kTrackRateHz;
 constexpr int kFrame = kTrackRateHz / 200;        // 5 ms
 constexpr double kQuietMeanSquare = 1e-6;         // -60 dBFS: not speech
-constexpr double kAbsentRatio = 1e-6;             // degraded 60 dB under the reference: absent
 constexpr double kNearPeak = 0.02;                // peaks this close to the highest are candidates
 constexpr double kOutlier_s = 0.002;
 constexpr double kConsistent_s = 0.001;
 constexpr double kAcquireConfidence = 0.8;        // a first point found over the whole range
 constexpr double kNeighbour_s = 0.3;              // neighbours further apart do not judge a point
-constexpr double kSameDelay_s = 0.00025;          // delay-map grouping (as the aligner's kSameDelay)
 constexpr std::size_t kChunk = 4800;              // 0.1 s at 48 kHz per read
 constexpr double kSibilantMargin_s = 0.03;        // kept at one delay either side of a sibilant
 constexpr double kPointSpacing_s = 0.1;           // DelayTrackerConfig's default hop (speech_s of a segment)
@@ -59,8 +59,6 @@ public:
     bool ended() const { return ended_; }
     std::int64_t count() const { return ring_.count(); }
     std::int64_t oldest() const { return ring_.oldest(); }
-    // Sample j, 0 outside what the stream holds (before its start, after its end).
-    float at(std::int64_t j) const { return j >= 0 && j < ring_.count() ? ring_.at(j) : 0.0f; }
     // Samples [first, first + n) into out, zeros outside what the stream holds.
     void copy(std::int64_t first, std::size_t n, float* out) const {
         const std::int64_t lo = std::clamp<std::int64_t>(first, 0, ring_.count());
@@ -81,7 +79,7 @@ private:
     }
 
     Resampler resampler_{kRateHz, kTrackRateHz};
-    SampleRing ring_;
+    dsp::SampleRing ring_;
     bool reference_;
     bool ended_ = false;
     std::vector<float> out_;
@@ -126,14 +124,7 @@ public:
         for (std::size_t i = 0; i < span; ++i) energy_prefix_[i + 1] = energy_prefix_[i] + double(y[i]) * y[i];
         fftwf_execute_dft_r2c(forward_, x, X_.get());
         fftwf_execute_dft_r2c(forward_, y, Y_.get());
-        fftwf_complex* a = X_.get();
-        const fftwf_complex* b = Y_.get();
-        for (std::size_t i = 0; i < n / 2 + 1; ++i) {
-            const float re = a[i][0] * b[i][0] + a[i][1] * b[i][1];
-            const float im = a[i][0] * b[i][1] - a[i][1] * b[i][0];
-            a[i][0] = re;
-            a[i][1] = im;
-        }
+        multiply_by_conjugate(X_.get(), Y_.get(), n / 2 + 1);
         fftwf_execute_dft_c2r(inverse_, X_.get(), x);  // x now holds the correlation * n
         for (std::size_t l = 0; l < ncc_.size(); ++l) {
             const double ey = deg_energy(int(l));
@@ -147,13 +138,6 @@ public:
     }
 
 private:
-    static void remove_mean(float* v, std::size_t n) {
-        double sum = 0.0;
-        for (std::size_t i = 0; i < n; ++i) sum += v[i];
-        const auto mean = static_cast<float>(sum / double(std::max<std::size_t>(n, 1)));
-        for (std::size_t i = 0; i < n; ++i) v[i] -= mean;
-    }
-
     int window_, radius_, fft_size_;
     std::unique_ptr<float, FftwFree> x_, y_;
     std::unique_ptr<fftwf_complex, FftwFree> X_, Y_;
@@ -175,12 +159,6 @@ int pick_peak(const std::vector<double>& ncc, double expected_lag) {
             chosen = int(l);
     }
     return chosen;
-}
-
-double parabolic_offset(double a, double b, double c) {
-    const double denominator = a - 2.0 * b + c;
-    if (!(denominator < 0.0)) return 0.0;
-    return std::clamp(0.5 * (a - c) / denominator, -0.5, 0.5);
 }
 
 // Drops lone points far off two neighbours that agree with each other.
@@ -342,7 +320,7 @@ std::vector<SampleSpan> reference_sibilants(AlignmentSource& source) {
 
 std::vector<DelaySegment> delay_map_from_track(const DelayTrack& track, const std::vector<SampleSpan>& sibilants) {
     std::vector<DelaySegment> segments;
-    const auto& p = track.points;
+    const std::vector<DelayTrackPoint> p = smooth_points(track.points);
     if (p.empty()) return segments;
     const std::int64_t length = std::max<std::int64_t>(track.reference_samples, 1);
     const auto margin = std::int64_t(std::lround(kSibilantMargin_s * kRateHz));
@@ -380,7 +358,7 @@ std::vector<DelaySegment> delay_map_from_track(const DelayTrack& track, const st
         }
         return best;
     };
-    const double same = kSameDelay_s * kRateHz;
+    const double same = double(kSameDelay);
     double sum = p[0].delay_samples;
     std::size_t group_first = 0;
     for (std::size_t i = 1; i < p.size(); ++i) {

@@ -79,8 +79,9 @@ struct SampleSpan {
 /// read from where it stands to its end.
 std::vector<SampleSpan> reference_sibilants(AlignmentSource& source);
 
-/// The points' delays as a contiguous delay map for the kernel, made so that
-/// every sibilant is compared at the delay measured around it:
+/// The delays of the track's smooth points (smooth_points(): chance peaks
+/// left out) as a contiguous delay map for the kernel, made so that every
+/// sibilant is compared at the delay measured around it:
 ///  - each sibilant with 30 ms either side (its pre-echo and onset frames;
 ///    overlapping ones joined) is one segment, at the median delay of the
 ///    points inside it (else the nearest point's);
@@ -89,7 +90,7 @@ std::vector<SampleSpan> reference_sibilants(AlignmentSource& source);
 ///    the quietest 5 ms reference frame between the two points (a pause when
 ///    there is one) outside every sibilant.
 /// Segments cover [0, track.reference_samples), in order, each ending where
-/// the next begins; empty when there are no points.
+/// the next begins; empty when there are no smooth points.
 std::vector<DelaySegment> delay_map_from_track(const DelayTrack& track, const std::vector<SampleSpan>& sibilants);
 
 }  // namespace sibilant::dsp

@@ -95,12 +95,12 @@ std::optional<std::int64_t> map_delay_at(const std::vector<DelaySegment>& segmen
     return std::nullopt;
 }
 
-// Smooth track points (the ones a delay map may follow) more than
-// kDisagree_ms off the Aligner's delay map there.
-int disagreeing_points(const AlignmentResult& a, const DelayTrack& track, int& judged) {
+// Smooth track points (smooth_points(): the ones a delay map may follow)
+// more than kDisagree_ms off the Aligner's delay map there.
+int disagreeing_points(const AlignmentResult& a, const std::vector<DelayTrackPoint>& smooth, int& judged) {
     int bad = 0;
     judged = 0;
-    for (const auto& p : smooth_points(track.points)) {
+    for (const auto& p : smooth) {
         const auto d = map_delay_at(a.segments, p.ref_sample);
         if (!d) continue;
         ++judged;
@@ -109,16 +109,16 @@ int disagreeing_points(const AlignmentResult& a, const DelayTrack& track, int& j
     return bad;
 }
 
-bool disagrees(const AlignmentResult& a, const DelayTrack& track) {
+bool disagrees(const AlignmentResult& a, const std::vector<DelayTrackPoint>& smooth) {
     if (!a.ok()) return true;
     int judged = 0;
-    const int bad = disagreeing_points(a, track, judged);
+    const int bad = disagreeing_points(a, smooth, judged);
     return bad >= kMinDisagreeing && double(bad) > kDisagreeShare * double(judged);
 }
 
 // Share of the reference's speech points the track follows smoothly.
-double coverage(const DelayTrack& track) {
-    return track.speech_points > 0 ? double(smooth_points(track.points).size()) / double(track.speech_points) : 0.0;
+double coverage(const DelayTrack& track, const std::vector<DelayTrackPoint>& smooth) {
+    return track.speech_points > 0 ? double(smooth.size()) / double(track.speech_points) : 0.0;
 }
 
 // Share of the jumps between consecutive points that reverse the previous
@@ -148,11 +148,9 @@ std::string format(const char* fmt, double a, double b) {
 
 // The track's own delay map in place of the Aligner's.
 AlignmentResult time_varying(const AlignmentResult& aligner, const DelayTrack& track,
-                             const std::vector<SampleSpan>& sibilants) {
+                             const std::vector<DelayTrackPoint>& smooth, const std::vector<SampleSpan>& sibilants) {
     AlignmentResult t = aligner;
-    DelayTrack smooth = track;
-    smooth.points = smooth_points(track.points);
-    t.segments = delay_map_from_track(smooth, sibilants);
+    t.segments = delay_map_from_track(track, sibilants);
     t.status = t.segments.size() > 1 ? AlignmentStatus::AlignedPiecewise : AlignmentStatus::Aligned;
     t.time_varying = true;
     t.method = AlignmentMethod::Waveform;
@@ -165,17 +163,17 @@ AlignmentResult time_varying(const AlignmentResult& aligner, const DelayTrack& t
     t.fractional_delay_samples = 0.0;
     t.gain_db = track.gain_db;
     double confidence = 0.0, lowest = std::numeric_limits<double>::max(), highest = -lowest;
-    for (const auto& p : smooth.points) {
+    for (const auto& p : smooth) {
         confidence += p.confidence;
         lowest = std::min(lowest, p.delay_samples * 1000.0 / kRateHz);
         highest = std::max(highest, p.delay_samples * 1000.0 / kRateHz);
     }
-    t.confidence = confidence / double(smooth.points.size()) * std::min(1.0, coverage(track));
+    t.confidence = confidence / double(smooth.size()) * std::min(1.0, coverage(track, smooth));
     t.reason = "aligned along the delay track (" + std::to_string(t.segments.size()) + " segments)";
     t.warning = "the delay varies over time (" + format("%.1f to %.1f ms", lowest, highest) +
                 ": time-stretch, or audio inserted or removed), so each part is compared at the delay measured "
                 "around it, along a track of " +
-                std::to_string(smooth.points.size()) + " points; the constant-delay aligner found " +
+                std::to_string(smooth.size()) + " points; the constant-delay aligner found " +
                 (aligner.ok() ? "a delay map that does not follow it" : "no single delay: " + aligner.reason);
     return t;
 }
@@ -239,7 +237,7 @@ AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& co
         const std::vector<DelaySeed> b_seeds = b.ok() ? seeds_of(b) : std::vector<DelaySeed>{};
         if (!b_seeds.empty()) {
             DelayTrack b_track = run_track(source, scale, b_seeds, config);
-            if (!disagrees(b, b_track)) {
+            if (!disagrees(b, smooth_points(b_track.points))) {
                 const DriftEstimate residual = estimate_drift(b_track.points);
                 b.drift_compensated = true;
                 b.degraded_rate_scale = scale;
@@ -251,20 +249,17 @@ AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& co
         }
     }
     a.delay_track = track.points;
-    if (!disagrees(a, track)) return a;
     const std::vector<DelayTrackPoint> smooth = smooth_points(track.points);
+    if (!disagrees(a, smooth)) return a;
     double mean_confidence = 0.0;
     for (const auto& p : smooth) mean_confidence += p.confidence / double(smooth.size());
     const double reversals = quick_reversal_share(smooth);
-    if (coverage(track) >= kMinCoverage && int(smooth.size()) >= kMinTrackPoints &&
+    if (coverage(track, smooth) >= kMinCoverage && int(smooth.size()) >= kMinTrackPoints &&
         mean_confidence >= kMinTrackConfidence && reversals <= kMaxQuickReversals) {
         source.rewind(a.degraded_rate_scale);
-        AlignmentResult t = time_varying(a, track, reference_sibilants(source));
-        t.delay_track = track.points;
-        return t;
+        return time_varying(a, track, smooth, reference_sibilants(source));
     }
-    const std::string tracked =
-        std::to_string(smooth_points(track.points).size()) + " of " + std::to_string(track.speech_points);
+    const std::string tracked = std::to_string(smooth.size()) + " of " + std::to_string(track.speech_points);
     if (!a.ok()) {
         a.reason += "; the delay track could not replace it (it follows " + tracked +
                     " of the reference's speech points smoothly, at a mean correlation of " +
@@ -273,7 +268,7 @@ AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& co
         return a;
     }
     int judged = 0;
-    const int bad = disagreeing_points(a, track, judged);
+    const int bad = disagreeing_points(a, smooth, judged);
     const std::string doubt = "the delay track (" + tracked + " speech points) differs from the delay map by over 2 ms at " +
                               std::to_string(bad) + " of " + std::to_string(judged) + " points";
     a.warning = a.warning.empty() ? doubt : a.warning + "; " + doubt;
