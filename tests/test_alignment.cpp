@@ -559,9 +559,7 @@ TEST(Alignment, ConfigIsValidated) {
 
 namespace {
 
-std::vector<float> testdata_speech(const std::string& name) {
-    return sibilant::read_audio_file((sibilant::test::testdata_dir() / "speech" / name).string());
-}
+using sibilant::test::testdata_speech;
 
 void expect_refused(const AlignmentResult& r, const std::string& what) {
     EXPECT_FALSE(r.ok()) << what << ": " << r.reason;

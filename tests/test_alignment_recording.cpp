@@ -22,15 +22,13 @@
 
 namespace {
 
+using sibilant::test::testdata_speech;
+
 using sibilant::dsp::AlignmentResult;
 using sibilant::dsp::BufferSource;
 using sibilant::dsp::DelayTrackPoint;
 
 constexpr int kRate = 48000;
-
-std::vector<float> testdata_speech(const std::string& name) {
-    return sibilant::read_audio_file((sibilant::test::testdata_dir() / "speech" / name).string());
-}
 
 // The six sentences with 0.3 s pauses between them: 21 s of speech.
 const std::vector<float>& joined_testdata() {

@@ -20,6 +20,10 @@ namespace fs = std::filesystem;
 
 fs::path testdata_dir() { return fs::path(SIBILANT_TESTDATA_DIR); }
 
+std::vector<float> testdata_speech(const std::string& file) {
+    return read_audio_file((testdata_dir() / "speech" / file).string());
+}
+
 fs::path shared_dir() {
     fs::path dir(SIBILANT_SHARED_DIR);
     std::error_code ec;

@@ -18,6 +18,8 @@ namespace sibilant::test {
 
 /// testdata/ of this checkout.
 std::filesystem::path testdata_dir();
+/// testdata/speech/FILE (e.g. "demo.flac") read at 48 kHz.
+std::vector<float> testdata_speech(const std::string& file);
 /// ../shared (corpus and opus_demo vectors) or empty if it is not there.
 /// Tests that need it call GTEST_SKIP() when this is empty.
 std::filesystem::path shared_dir();
