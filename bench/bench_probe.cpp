@@ -2,7 +2,9 @@
 // probes one core sustains, without and with a reference, and the memory each
 // holds.
 //
-//   cmake --build build --target sibilant_bench_probe && build/bench/sibilant_bench_probe [PROBES] [SECONDS]
+//   cmake --build build --target sibilant_bench_probe && build/bench/sibilant_bench_probe [PROBES] [SECONDS] [MODE]
+//
+// MODE: both (default), noref or ref: one mode alone, for a profiler.
 //
 // It creates PROBES probes (default 100), then feeds every probe SECONDS
 // (default 20) of stream in 10 ms chunks, round-robin over the probes, as a
@@ -42,13 +44,13 @@ struct Result {
     long long events = 0;
 };
 
-Result run(sibilant::ProbeMode mode, int probes, double seconds, const std::vector<float>& reference,
+Result run(const sibilant::ProbeConfig& config, int probes, double seconds, const std::vector<float>& reference,
            const std::vector<float>& degraded) {
-    { sibilant::Probe warm(sibilant::ProbeConfig{.mode = mode}); }  // plans made, caches warm
+    const sibilant::ProbeMode mode = config.mode;
+    { sibilant::Probe warm(config); }  // plans made, caches warm
     const std::size_t before = heap_bytes();
     std::vector<std::unique_ptr<sibilant::Probe>> all;
-    for (int i = 0; i < probes; ++i)
-        all.push_back(std::make_unique<sibilant::Probe>(sibilant::ProbeConfig{.mode = mode}));
+    for (int i = 0; i < probes; ++i) all.push_back(std::make_unique<sibilant::Probe>(config));
     Result r;
     r.bytes_per_probe = double(heap_bytes() - before) / probes;
 
@@ -79,8 +81,9 @@ Result run(sibilant::ProbeMode mode, int probes, double seconds, const std::vect
 int main(int argc, char** argv) {
     const int probes = argc > 1 ? std::atoi(argv[1]) : 100;
     const double seconds = argc > 2 ? std::atof(argv[2]) : 20.0;
-    if (probes < 1 || !(seconds > 0.0)) {
-        std::fprintf(stderr, "usage: sibilant_bench_probe [PROBES >= 1] [SECONDS > 0]\n");
+    const std::string only = argc > 3 ? argv[3] : "both";
+    if (probes < 1 || !(seconds > 0.0) || (only != "both" && only != "noref" && only != "ref")) {
+        std::fprintf(stderr, "usage: sibilant_bench_probe [PROBES >= 1] [SECONDS > 0] [both|noref|ref]\n");
         return 2;
     }
     std::string source;
@@ -93,11 +96,22 @@ int main(int argc, char** argv) {
     std::printf("live probes: %d probes x %.0f s of 48 kHz mono each, 10 ms pushes, one thread (%s through Opus "
                 "voip 12 kbps)\n",
                 probes, seconds, source.c_str());
-    for (const auto mode : {sibilant::ProbeMode::NoReference, sibilant::ProbeMode::FullReference}) {
-        const Result r = run(mode, probes, seconds, reference, degraded);
-        std::printf("  %-14s %8.0f real-time probes per core   %8.1f KiB per probe   (%lld events judged)\n",
-                    mode == sibilant::ProbeMode::NoReference ? "no reference" : "with reference", r.probes_per_core,
-                    r.bytes_per_probe / 1024.0, r.events);
+    // PCM pushes in every row; "+ Opus decoder" is the default config, able
+    // to take packets too (push_packet), which holds a libopus decoder.
+    struct Row {
+        const char* name;
+        sibilant::ProbeConfig config;
+    };
+    const Row rows[] = {
+        {"no reference", {.mode = sibilant::ProbeMode::NoReference, .accept_packets = false}},
+        {"no reference + Opus decoder", {.mode = sibilant::ProbeMode::NoReference}},
+        {"with reference", {.mode = sibilant::ProbeMode::FullReference}},
+    };
+    for (const Row& row : rows) {
+        if (only != "both" && (only == "ref") != (row.config.mode == sibilant::ProbeMode::FullReference)) continue;
+        const Result r = run(row.config, probes, seconds, reference, degraded);
+        std::printf("  %-28s %8.0f real-time probes per core   %8.1f KiB per probe   (%lld events judged)\n", row.name,
+                    r.probes_per_core, r.bytes_per_probe / 1024.0, r.events);
     }
     return 0;
 }

@@ -301,6 +301,24 @@ TEST(Probe, MisuseIsRefusedWithACode) {
                        {"lisp_flag_threshold"});
 }
 
+TEST(Probe, PcmOnlyProbeRefusesPacketsAndAnalysesTheSame) {
+    const auto x = opus(speech("demo"), 12000);
+    Probe pcm_only(ProbeConfig{.accept_packets = false});
+    const std::uint8_t packet[] = {0x08, 0x00, 0x00};
+    EXPECT_EQ(pcm_only.push_packet(1, packet), PacketOutcome::Malformed);
+    EXPECT_TRUE(pcm_only.timeline().empty());
+    EXPECT_EQ(pcm_only.packet_stats().packets_received, 0);
+    pcm_only.push(x);
+    pcm_only.finish();
+    std::vector<SibilantEventResult> events;
+    SibilantEventResult e;
+    while (pcm_only.poll_event(e)) events.push_back(e);
+    const AnalysisResult batch = analyze_no_reference(x);
+    ASSERT_FALSE(batch.events.empty());
+    expect_same_events(events, batch.events, "pcm only");
+    expect_same_summary(pcm_only.summary(), batch.summary, "pcm only");
+}
+
 TEST(Probe, FullEventQueueOverwritesTheOldestButSummarisesAll) {
     const auto x = opus(speech("demo"), 12000);
     Probe small(ProbeConfig{.event_capacity = 2});

@@ -37,6 +37,7 @@ using sibilant::dsp::FrameFeatures;
 using sibilant::dsp::SibilantDetector;
 using sibilant::dsp::SibilantEvent;
 using sibilant::dsp::Stft;
+using sibilant::dsp::StftConfig;
 using sibilant::dsp::StftFrame;
 using Class = SibilantEvent::Class;
 
@@ -366,6 +367,37 @@ TEST(SibilantDetector, StreamingWithAnyChunkingEqualsBatch) {
         for (std::size_t i = 0; i < batch.size(); ++i)
             EXPECT_TRUE(same_event(streamed[i], batch[i])) << "max chunk " << max_chunk << ", event " << i;
     }
+}
+
+// A kernel's detector reads its frames from the comparer's ring instead of
+// keeping copies: same events, and a ring too short for it is refused.
+TEST(SibilantDetector, SharedSpectrumRingGivesTheSameEvents) {
+    std::vector<float> x = read_48k(speech_dir() / "s_clusters.flac");
+    const auto more = read_48k(speech_dir() / "sh_positions.flac");
+    x.insert(x.end(), more.begin(), more.end());
+    const auto own = detect_sibilants(x);
+    ASSERT_GE(own.size(), 10u);
+    const StftConfig stft_config{};
+    const std::int64_t needed = SibilantDetector::history_frames(DetectorConfig{}, stft_config);
+    EXPECT_EQ(needed, 124);  // 100 ms look-ahead + 10 ms gap + 0.5 s event + 2, at 5 ms
+    sibilant::dsp::SpectrumRing ring(stft_config.fft_size / 2 + 1, needed);
+    SibilantDetector detector(DetectorConfig{}, stft_config, &ring);
+    Stft stft(stft_config);
+    std::vector<SibilantEvent> shared;
+    stft.push(x, [&](const StftFrame& f) {
+        ring.push(f.power);
+        detector.push(f);
+        shared.insert(shared.end(), detector.events().begin(), detector.events().end());
+        detector.clear_events();
+    });
+    detector.finish();
+    shared.insert(shared.end(), detector.events().begin(), detector.events().end());
+    ASSERT_EQ(shared.size(), own.size());
+    for (std::size_t i = 0; i < own.size(); ++i) EXPECT_TRUE(same_event(shared[i], own[i])) << i;
+
+    sibilant::dsp::SpectrumRing short_ring(stft_config.fft_size / 2 + 1, needed - 1);
+    sibilant::test::expect_error([&] { SibilantDetector d(DetectorConfig{}, stft_config, &short_ring); },
+                                 {"123", "124"});
 }
 
 TEST(SibilantDetector, SameInputSameEvents) {

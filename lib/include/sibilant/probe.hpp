@@ -59,6 +59,10 @@ struct ProbeConfig {
     int event_capacity = 64;
     /// Opus packet input (push_packet()); decoded to 48 kHz mono.
     OpusPacketDecoderConfig packets{};
+    /// false: PCM only; no Opus decoder is made (about 60 KiB less per
+    /// probe) and push_packet() returns Malformed. A FullReference probe
+    /// never takes packets and never makes one.
+    bool accept_packets = true;
 };
 
 /// Why a push was not taken. Pushing never throws.

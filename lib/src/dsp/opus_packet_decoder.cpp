@@ -173,9 +173,7 @@ struct OpusPacketDecoder::Impl {
         max_frames = config.output_rate_hz / 1000 * kMaxPacketMs;
         rtp_per_frame = kRtpRateHz / config.output_rate_hz;
         frames_per_2_5_ms = config.output_rate_hz / 400;
-        // Always room for two channels, so that a change of `channels` never
-        // needs a bigger buffer.
-        pcm.assign(static_cast<std::size_t>(max_frames) * 2, 0.0f);
+        pcm.assign(static_cast<std::size_t>(max_frames) * static_cast<std::size_t>(config.channels), 0.0f);
         timeline.reserve(static_cast<std::size_t>(config.timeline_capacity));
     }
 

@@ -231,7 +231,7 @@ struct SibilantComparer::Impl {
     double bin_hz = 0.0;
     double hop_s = 0.0;
     std::int64_t capacity = 0;
-    std::vector<float> reference_ring, degraded_ring;  // capacity x bins
+    SpectrumRing reference_ring, degraded_ring;  // the degraded's is empty for one signal
     std::int64_t frames = 0;
     std::vector<double> reference_long, degraded_long;  // long-term power sums
     // The last few frames' sums in float, added into the double sums every
@@ -259,12 +259,11 @@ struct SibilantComparer::Impl {
           bins(c.stft.fft_size / 2 + 1),
           bin_hz(c.stft.rate_hz / c.stft.fft_size),
           hop_s(c.stft.hop_samples / c.stft.rate_hz),
+          reference_ring(c.stft.fft_size / 2 + 1, history_frames(c)),
+          degraded_ring(c.stft.fft_size / 2 + 1, c.one_signal ? 1 : history_frames(c)),
           extractor(c.stft.fft_size / 2 + 1, c.stft.rate_hz / c.stft.fft_size),
           praat(static_cast<std::size_t>(std::lround(c.middle_s * c.stft.rate_hz)), c.stft.rate_hz) {
-        capacity = static_cast<std::int64_t>(std::ceil(c.history_s / hop_s));
-        const auto ring = static_cast<std::size_t>(capacity) * static_cast<std::size_t>(bins);
-        reference_ring.assign(ring, 0.0f);
-        if (!c.one_signal) degraded_ring.assign(ring, 0.0f);
+        capacity = history_frames(c);
         reference_long.assign(static_cast<std::size_t>(bins), 0.0);
         degraded_long.assign(static_cast<std::size_t>(bins), 0.0);
         reference_block.assign(static_cast<std::size_t>(bins), 0.0f);
@@ -319,22 +318,21 @@ struct SibilantComparer::Impl {
     }
 
     void flush_block() {
-        for (std::size_t k = 0; k < reference_block.size(); ++k) {
-            reference_long[k] += reference_block[k];
-            degraded_long[k] += degraded_block[k];
-        }
+        for (std::size_t k = 0; k < reference_block.size(); ++k) reference_long[k] += reference_block[k];
+        if (!config.one_signal)
+            for (std::size_t k = 0; k < degraded_block.size(); ++k) degraded_long[k] += degraded_block[k];
         std::fill(reference_block.begin(), reference_block.end(), 0.0f);
         std::fill(degraded_block.begin(), degraded_block.end(), 0.0f);
         block_fill = 0;
     }
 
-    // One signal (no reference): its frames are in reference_ring only.
-    const std::vector<float>& degraded_frames() const { return config.one_signal ? reference_ring : degraded_ring; }
-
-    std::span<const float> frame(const std::vector<float>& ring, std::int64_t k) const {
-        const auto slot = static_cast<std::size_t>(k % capacity) * static_cast<std::size_t>(bins);
-        return {ring.data() + slot, static_cast<std::size_t>(bins)};
+    static std::int64_t history_frames(const ComparerConfig& c) {
+        return static_cast<std::int64_t>(std::ceil(c.history_s / (c.stft.hop_samples / c.stft.rate_hz)));
     }
+    // One signal (no reference): its frames are in reference_ring only.
+    const SpectrumRing& degraded_frames() const { return config.one_signal ? reference_ring : degraded_ring; }
+
+    std::span<const float> frame(const SpectrumRing& ring, std::int64_t k) const { return ring.frame(k); }
     // Frame whose centre is nearest to t_s.
     std::int64_t frame_at(double t_s) const {
         const double centre0_s = 0.5 * config.stft.fft_size / config.stft.rate_hz;
@@ -359,7 +357,7 @@ struct SibilantComparer::Impl {
     // Per-frame level (dB) of r for frames [k0, k1], floored 40 dB under the
     // loudest of them: a slope out of digital silence would otherwise be
     // unbounded, and 40 dB is more than any sibilant rises over.
-    void levels(const std::vector<float>& ring, BinRange r, std::int64_t k0, std::int64_t k1, std::vector<double>& out) {
+    void levels(const SpectrumRing& ring, BinRange r, std::int64_t k0, std::int64_t k1, std::vector<double>& out) {
         out.clear();
         double peak = -1e300;
         for (std::int64_t k = k0; k <= k1; ++k) {
@@ -372,8 +370,8 @@ struct SibilantComparer::Impl {
 
 SibilantComparer::SibilantComparer(const ComparerConfig& config) {
     validate(config.stft);
-    if (!(config.history_s >= 1.0 && config.history_s <= 60.0))
-        throw Error("compare: history_s " + std::to_string(config.history_s) + " must be within 1..60");
+    if (!(config.history_s >= 0.25 && config.history_s <= 60.0))
+        throw Error("compare: history_s " + std::to_string(config.history_s) + " must be within 0.25..60");
     if (!(config.middle_s >= 0.005 && config.middle_s <= 0.2))
         throw Error("compare: middle_s " + std::to_string(config.middle_s) + " must be within 0.005..0.2");
     impl_ = std::make_unique<Impl>(config);
@@ -383,18 +381,19 @@ SibilantComparer::SibilantComparer(SibilantComparer&&) noexcept = default;
 SibilantComparer& SibilantComparer::operator=(SibilantComparer&&) noexcept = default;
 
 std::int64_t SibilantComparer::frames() const noexcept { return impl_->frames; }
+const SpectrumRing& SibilantComparer::reference_history() const noexcept { return impl_->reference_ring; }
 
 void SibilantComparer::push(std::span<const float> reference_power, std::span<const float> degraded_power) noexcept {
     Impl& s = *impl_;
-    const auto slot = static_cast<std::size_t>(s.frames % s.capacity) * static_cast<std::size_t>(s.bins);
     const auto n = static_cast<std::size_t>(s.bins);
-    std::copy_n(reference_power.data(), n, s.reference_ring.data() + slot);
-    if (!s.config.one_signal) std::copy_n(degraded_power.data(), n, s.degraded_ring.data() + slot);
+    s.reference_ring.push(reference_power);
     float* rb = s.reference_block.data();
-    float* db = s.degraded_block.data();
-    for (std::size_t k = 0; k < n; ++k) {
-        rb[k] += reference_power[k];
-        db[k] += degraded_power[k];
+    for (std::size_t k = 0; k < n; ++k) rb[k] += reference_power[k];
+    // One signal: the degraded is the reference, summed once.
+    if (!s.config.one_signal) {
+        s.degraded_ring.push(degraded_power);
+        float* db = s.degraded_block.data();
+        for (std::size_t k = 0; k < n; ++k) db[k] += degraded_power[k];
     }
     if (++s.block_fill == Impl::kBlockFrames) s.flush_block();
     ++s.frames;
@@ -404,8 +403,10 @@ void SibilantComparer::long_term_power(std::span<double> reference, std::span<do
     const Impl& s = *impl_;
     for (std::size_t k = 0; k < s.reference_long.size() && k < reference.size(); ++k)
         reference[k] = s.reference_long[k] + s.reference_block[k];
-    for (std::size_t k = 0; k < s.degraded_long.size() && k < degraded.size(); ++k)
-        degraded[k] = s.degraded_long[k] + s.degraded_block[k];
+    const std::vector<double>& degraded_long = s.config.one_signal ? s.reference_long : s.degraded_long;
+    const std::vector<float>& degraded_block = s.config.one_signal ? s.reference_block : s.degraded_block;
+    for (std::size_t k = 0; k < degraded_long.size() && k < degraded.size(); ++k)
+        degraded[k] = degraded_long[k] + degraded_block[k];
 }
 
 double SibilantComparer::bandwidth_hz() const noexcept {
@@ -555,7 +556,7 @@ void SibilantComparer::compare(const SibilantEvent& event, std::span<const float
     }
 
     // Timing on the per-frame level of the shared band.
-    constexpr std::int64_t kAround = 10;   // frames looked at either side (50 ms)
+    constexpr std::int64_t kAround = kContextFrames;
     constexpr std::int64_t kPreFrames = 6;  // 30 ms before the onset
     double onset_ref = kNaN, onset_deg = kNaN;
     ref_m.duration_s = event.end_s - event.start_s;

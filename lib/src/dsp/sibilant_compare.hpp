@@ -71,6 +71,7 @@
 #include <vector>
 
 #include "dsp/sibilant_detector.hpp"
+#include "dsp/spectrum_ring.hpp"
 #include "dsp/stft.hpp"
 #include "sibilant/analyze.hpp"
 
@@ -80,14 +81,20 @@ namespace sibilant::dsp {
 /// reserves per event so that judging one allocates nothing.
 inline constexpr std::size_t kWhyCapacity = 640;
 
+/// Frames either side of an event that compare() reads (the timing measures,
+/// 50 ms at the 5 ms hop; the pre-echo's 30 ms lie within them).
+inline constexpr int kContextFrames = 10;
+
 /// Band edges of SibilantMeasures::band_db, Hz.
 inline constexpr std::array<double, 6> kCompareBandEdgesHz = {2000, 4000, 8000, 12000, 16000, 20000};
 
 struct ComparerConfig {
     StftConfig stft{};
-    /// Frames kept for events reported late. The detector reports an event
-    /// up to lookahead (0.10 s) + gap + hop after its end, and events last at
-    /// most 0.5 s; 2 s leaves room for the 50 ms looked at around an event.
+    /// Frames kept for events reported late, s [0.25, 60]. The detector
+    /// reports an event up to lookahead (0.10 s) + gap + hop after its end,
+    /// and events last at most 0.5 s; 2 s leaves room for the 50 ms looked
+    /// at around an event. A kernel keeps exactly what its detector needs
+    /// (SibilantDetector::history_frames() + kContextFrames).
     double history_s = 2.0;
     /// Centred cut for the moments and the tonal measure (40 ms: Jongman et
     /// al.'s window, the cut eval/praat_cog_check.sh checks, 2048-point FFT).
@@ -151,6 +158,9 @@ public:
     /// signals, bins() values each (shorter spans get their first bins).
     void long_term_power(std::span<double> reference, std::span<double> degraded) const noexcept;
     std::int64_t frames() const noexcept;
+    /// The reference's recent spectra (the last history_s): a detector fed
+    /// the same frames reads them here instead of keeping a copy.
+    const SpectrumRing& reference_history() const noexcept;
 
 private:
     struct Impl;

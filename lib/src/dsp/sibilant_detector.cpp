@@ -253,6 +253,18 @@ const char* to_string(SibilantEvent::Class cls) { return cls == SibilantEvent::C
 
 // ---------------------------------------------------------------- detector
 
+namespace {
+
+int frames_of(double seconds, double hop_s) { return static_cast<int>(std::lround(seconds / hop_s)); }
+
+// An event is emitted when its last frame is a gap and a look-ahead old:
+// its first stored frame is then at most this many frames back.
+std::int64_t history_frames_for(int lookahead_frames, int max_gap_frames, int max_event_frames) {
+    return std::int64_t(lookahead_frames) + max_gap_frames + max_event_frames + 2;
+}
+
+}  // namespace
+
 struct SibilantDetector::Impl {
     DetectorConfig config;
     FeatureExtractor extractor;
@@ -269,20 +281,27 @@ struct SibilantDetector::Impl {
     double speech_db = kFloorDb;
     double high_floor_db = kFloorDb;
 
-    // Frames waiting to be judged: features and power spectra, a ring.
+    // The spectra: the caller's ring (shared with its comparer) or our own.
+    // Frames are read back from it by their position there, never copied.
+    std::unique_ptr<SpectrumRing> own_spectra;
+    const SpectrumRing* spectra = nullptr;
+
+    // Frames waiting to be judged: their features and their position in
+    // `spectra`, a ring.
     std::vector<FrameFeatures> ring_features;
-    std::vector<float> ring_power;
+    std::vector<std::int64_t> ring_position;
     int ring_capacity;
     int ring_start = 0;
     int ring_count = 0;
     FrameFeatures last{};
 
-    // The event being built: its sibilant frames' spectra, centre times and
-    // log centres of gravity (gap frames are bridged but not stored).
+    // The event being built: its sibilant frames' positions in `spectra`,
+    // centre times and log centres of gravity (gap frames are bridged but not
+    // stored).
     bool open = false;
     std::int64_t first_index = 0, last_index = 0;
     int stored = 0;
-    std::vector<float> event_power;
+    std::vector<std::int64_t> event_position;
     std::vector<double> event_centre_s;
     std::vector<double> event_log_cog;
     std::vector<double> power_sum;
@@ -311,12 +330,12 @@ struct SibilantDetector::Impl {
     std::vector<SibilantEvent> ready;
     std::int64_t dropped = 0;
 
-    Impl(const DetectorConfig& c, const StftConfig& stft)
+    Impl(const DetectorConfig& c, const StftConfig& stft, const SpectrumRing* shared)
         : config(c),
           extractor(stft.fft_size / 2 + 1, stft.rate_hz / stft.fft_size),
           bins(stft.fft_size / 2 + 1),
           hop_s(stft.hop_samples / stft.rate_hz) {
-        const auto frames = [this](double seconds) { return static_cast<int>(std::lround(seconds / hop_s)); };
+        const auto frames = [this](double seconds) { return frames_of(seconds, hop_s); };
         lookahead_frames = frames(c.lookahead_s);
         max_gap_frames = frames(c.max_gap_s);
         min_event_frames = std::max(1, frames(c.min_event_s));
@@ -326,8 +345,18 @@ struct SibilantDetector::Impl {
         high_floor.configure(c.noise_quantile, c.level_memory_s / hop_s);
         ring_capacity = lookahead_frames + 1;
         ring_features.resize(static_cast<std::size_t>(ring_capacity));
-        ring_power.resize(static_cast<std::size_t>(ring_capacity) * static_cast<std::size_t>(bins));
-        event_power.resize(static_cast<std::size_t>(max_event_frames) * static_cast<std::size_t>(bins));
+        ring_position.resize(static_cast<std::size_t>(ring_capacity));
+        event_position.resize(static_cast<std::size_t>(max_event_frames));
+        if (shared == nullptr) {
+            own_spectra = std::make_unique<SpectrumRing>(bins, history_frames());
+            spectra = own_spectra.get();
+        } else {
+            if (shared->bins() != bins || shared->capacity() < history_frames())
+                throw Error("detector: the shared spectrum ring holds " + std::to_string(shared->capacity()) +
+                            " frames of " + std::to_string(shared->bins()) + " bins; it needs " +
+                            std::to_string(history_frames()) + " of " + std::to_string(bins));
+            spectra = shared;
+        }
         event_centre_s.resize(static_cast<std::size_t>(max_event_frames));
         event_log_cog.resize(static_cast<std::size_t>(max_event_frames));
         power_sum.resize(static_cast<std::size_t>(bins));
@@ -336,16 +365,18 @@ struct SibilantDetector::Impl {
         log_s_reference = std::log(c.s_cog_prior_hz);
     }
 
-    float* ring_slot_power(int slot) { return ring_power.data() + static_cast<std::size_t>(slot) * bins; }
-    float* event_frame_power(int i) { return event_power.data() + static_cast<std::size_t>(i) * bins; }
+    std::int64_t history_frames() const {
+        return history_frames_for(lookahead_frames, max_gap_frames, max_event_frames);
+    }
 
     void push(const StftFrame& frame) {
+        if (own_spectra) own_spectra->push(frame.power);
         const int slot = (ring_start + ring_count) % ring_capacity;
         FrameFeatures& f = ring_features[static_cast<std::size_t>(slot)];
         f.index = frame.index;
         f.centre_s = frame.centre_s;
         extractor.compute(frame.power, f);
-        std::copy_n(frame.power.data(), bins, ring_slot_power(slot));
+        ring_position[static_cast<std::size_t>(slot)] = spectra->frames() - 1;
         ++ring_count;
         last = f;
 
@@ -394,7 +425,7 @@ struct SibilantDetector::Impl {
             // Frames beyond the longest event are not kept: the event will be
             // dropped as too long anyway.
             if (stored < max_event_frames) {
-                std::copy_n(ring_slot_power(slot), bins, event_frame_power(stored));
+                event_position[static_cast<std::size_t>(stored)] = ring_position[static_cast<std::size_t>(slot)];
                 event_centre_s[static_cast<std::size_t>(stored)] = f.centre_s;
                 event_log_cog[static_cast<std::size_t>(stored)] = std::log(std::max<double>(f.cog_11k_hz, 1.0));
                 ++stored;
@@ -473,7 +504,7 @@ struct SibilantDetector::Impl {
     void emit(int a, int b) {
         std::fill(power_sum.begin(), power_sum.end(), 0.0);
         for (int i = a; i < b; ++i) {
-            const float* p = event_frame_power(i);
+            const float* p = spectra->frame(event_position[static_cast<std::size_t>(i)]).data();
             for (int k = 0; k < bins; ++k) power_sum[static_cast<std::size_t>(k)] += p[k];
         }
         for (int k = 0; k < bins; ++k)
@@ -571,10 +602,11 @@ struct SibilantDetector::Impl {
     }
 };
 
-SibilantDetector::SibilantDetector(const DetectorConfig& config, const StftConfig& stft) {
+SibilantDetector::SibilantDetector(const DetectorConfig& config, const StftConfig& stft,
+                                   const SpectrumRing* shared_spectra) {
     validate(config);
     validate(stft);
-    impl_ = std::make_unique<Impl>(config, stft);
+    impl_ = std::make_unique<Impl>(config, stft, shared_spectra);
 }
 
 SibilantDetector::~SibilantDetector() = default;
@@ -587,6 +619,13 @@ void SibilantDetector::push(const StftFrame& frame) noexcept {
 }
 
 void SibilantDetector::finish() noexcept { impl_->finish(); }
+
+std::int64_t SibilantDetector::history_frames(const DetectorConfig& config, const StftConfig& stft) {
+    const double hop_s = stft.hop_samples / stft.rate_hz;
+    const int min_event = std::max(1, frames_of(config.min_event_s, hop_s));
+    return history_frames_for(frames_of(config.lookahead_s, hop_s), frames_of(config.max_gap_s, hop_s),
+                              std::max(min_event, frames_of(config.max_event_s, hop_s)));
+}
 
 std::span<const SibilantEvent> SibilantDetector::events() const noexcept { return impl_->ready; }
 

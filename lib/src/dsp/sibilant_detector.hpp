@@ -92,6 +92,7 @@
 #include <span>
 #include <vector>
 
+#include "dsp/spectrum_ring.hpp"
 #include "dsp/stft.hpp"
 
 namespace sibilant::dsp {
@@ -234,7 +235,13 @@ const char* to_string(SibilantEvent::Class cls);
 class SibilantDetector {
 public:
     /// `stft` gives the frame layout (bins, bin width, hop). Throws Error.
-    SibilantDetector(const DetectorConfig& config, const StftConfig& stft = {});
+    /// `shared_spectra`: a ring into which the caller pushes every frame
+    /// before pushing it here (a kernel's comparer keeps one), so that the
+    /// detector reads the frames of an event from it instead of keeping its
+    /// own copies; it must hold history_frames(config, stft) frames and
+    /// outlive the detector. Null: the detector keeps its own.
+    SibilantDetector(const DetectorConfig& config, const StftConfig& stft = {},
+                     const SpectrumRing* shared_spectra = nullptr);
     ~SibilantDetector();
     SibilantDetector(SibilantDetector&&) noexcept;
     SibilantDetector& operator=(SibilantDetector&&) noexcept;
@@ -255,6 +262,9 @@ public:
 
     /// Features of the most recently pushed frame (for inspection and tests).
     const FrameFeatures& last_features() const noexcept;
+    /// Frames back from the newest that an event being emitted may reach
+    /// (look-ahead + gap + longest event): what a shared ring must hold.
+    static std::int64_t history_frames(const DetectorConfig& config, const StftConfig& stft = {});
     /// Current speech level and 2.5-20 kHz noise floor, dBFS.
     double speech_level_db() const noexcept;
     double high_floor_db() const noexcept;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "dsp/blind_judge.hpp"
@@ -42,13 +43,16 @@ double delay_ms_at(const dsp::AlignmentResult* a, std::int64_t n, double rate_hz
     return a->delay_ms;
 }
 
-dsp::ComparerConfig compare_config(const KernelConfig& c, const dsp::StftConfig& stft) {
+dsp::ComparerConfig compare_config(const KernelConfig& c, const dsp::DetectorConfig& detector,
+                                   const dsp::StftConfig& stft) {
     dsp::ComparerConfig cc;
     cc.stft = stft;
-    // Frames an event needs: itself (at most max_event_s, 0.5 s), 50 ms
-    // either side, and the detector's reporting delay (lookahead + gap + a
-    // hop): 1 s, the comparer's minimum, covers them.
-    cc.history_s = 1.0;
+    // Frames an event needs: as far back as the detector reaches when it
+    // emits one (its reporting delay and the longest event), the 50 ms the
+    // timing looks at before it, and one for rounding; the detector reads
+    // its frames from this ring too. 0.69 s at the defaults.
+    const std::int64_t frames = dsp::SibilantDetector::history_frames(detector, stft) + dsp::kContextFrames + 1;
+    cc.history_s = double(frames) * stft.hop_samples / stft.rate_hz;
     cc.one_signal = c.mode == KernelMode::NoReference;
     cc.lisp_flag_threshold = c.options.lisp_flag_threshold;
     cc.smearing_flag_threshold = c.options.smearing_flag_threshold;
@@ -72,13 +76,12 @@ struct Kernel::Impl {
     dsp::StftConfig stft_config{};
     dsp::DetectorConfig detector_config{};
     dsp::ComparerConfig comparer_config;
-    dsp::Stft reference_stft, degraded_stft;
+    // No reference: one signal, one STFT (pushed as the "reference").
+    dsp::Stft reference_stft;
+    std::optional<dsp::Stft> degraded_stft;
+    dsp::SibilantComparer comparer;  // before the detector, which reads its frames
     dsp::SibilantDetector detector;
-    dsp::SibilantComparer comparer;
-    // Samples for the events' middle cuts. An event is reported at most
-    // lookahead + gap + a hop after its end and lasts at most max_event_s,
-    // so its middle lies within the last max_event_s / 2 + that delay + half
-    // the cut; twice that is kept.
+    // Samples for the events' middle cuts (ring_samples() says how many).
     dsp::SampleRing reference_samples, degraded_samples;
     std::vector<float> reference_frame, reference_middle, degraded_middle;
     std::vector<double> long_reference, long_degraded;  // blind bandwidth scratch
@@ -96,27 +99,31 @@ struct Kernel::Impl {
     Impl(const KernelConfig& c, const dsp::AlignmentResult* zones)
         : config(c),
           guard_zones(zones),
-          comparer_config(compare_config(c, stft_config)),
+          comparer_config(compare_config(c, detector_config, stft_config)),
           reference_stft(stft_config),
-          degraded_stft(stft_config),
-          detector(detector_config, stft_config),
           comparer(comparer_config),
+          detector(detector_config, stft_config, &comparer.reference_history()),
           reference_samples(ring_samples()),
           degraded_samples(c.mode == KernelMode::FullReference ? ring_samples() : 1),
           reference_frame(std::size_t(reference_stft.bins())),
           reference_middle(middle_samples()),
-          degraded_middle(middle_samples()),
+          degraded_middle(c.mode == KernelMode::FullReference ? middle_samples() : 0),
           long_reference(std::size_t(reference_stft.bins())),
           long_degraded(std::size_t(reference_stft.bins())),
           ring(std::size_t(c.event_capacity)),
           totals(c.options) {
+        if (c.mode == KernelMode::FullReference) degraded_stft.emplace(stft_config);
         for (auto& e : ring) e.why.reserve(dsp::kWhyCapacity);
     }
 
+    // An event starts no earlier than the first of the frames the detector
+    // reaches back to (history_frames), and its middle cut (either part of a
+    // split one) no earlier than half a cut before that start; the newest
+    // frame ends at most a hop before the newest sample. 0.68 s at the
+    // defaults.
     std::size_t ring_samples() const {
-        const double span_s = detector_config.max_event_s / 2 + detector_config.lookahead_s +
-                              detector_config.max_gap_s + comparer_config.middle_s + 0.05;
-        return std::size_t(std::ceil(2.0 * span_s * stft_config.rate_hz));
+        const std::int64_t frames = dsp::SibilantDetector::history_frames(detector_config, stft_config) + 1;
+        return std::size_t(frames * stft_config.hop_samples + stft_config.fft_size) + middle_samples();
     }
     std::size_t middle_samples() const { return std::size_t(std::lround(comparer_config.middle_s * stft_config.rate_hz)); }
     bool blind() const { return config.mode == KernelMode::NoReference; }
@@ -140,7 +147,7 @@ struct Kernel::Impl {
             reference_stft.push(reference, [&](const dsp::StftFrame& f) {
                 std::copy(f.power.begin(), f.power.end(), reference_frame.begin());
             });
-            degraded_stft.push(degraded, [&](const dsp::StftFrame& f) {
+            degraded_stft->push(degraded, [&](const dsp::StftFrame& f) {
                 comparer.push(reference_frame, f.power);
                 detector.push(dsp::StftFrame{f.index, f.centre_s, reference_frame});
             });

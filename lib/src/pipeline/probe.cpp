@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "dsp/alignment.hpp"
@@ -53,7 +54,7 @@ const char* to_string(ProbeStatusCode code) noexcept {
 struct Probe::Impl {
     ProbeConfig config;
     pipeline::Kernel kernel;
-    OpusPacketDecoder packets;
+    std::optional<OpusPacketDecoder> packets;  // only when packets are taken
     bool finished = false;
     std::int64_t samples = 0;
 
@@ -71,7 +72,6 @@ struct Probe::Impl {
     explicit Impl(const ProbeConfig& c)
         : config(c),
           kernel(kernel_config(c)),
-          packets(c.packets),
           reference_store(c.mode == ProbeMode::FullReference ? std::size_t(kStoreSeconds * kRateHz) : 1),
           degraded_store(c.mode == ProbeMode::FullReference ? std::size_t(kStoreSeconds * kRateHz) : 1) {
         if (c.packets.output_rate_hz != kRateHz || c.packets.channels != 1)
@@ -79,6 +79,7 @@ struct Probe::Impl {
                         std::to_string(c.packets.output_rate_hz) + ", channels " +
                         std::to_string(c.packets.channels) + ")");
         if (c.mode == ProbeMode::FullReference) aligner = std::make_unique<dsp::Aligner>();
+        if (c.mode == ProbeMode::NoReference && c.accept_packets) packets.emplace(c.packets);
     }
 
     bool full_reference() const { return config.mode == ProbeMode::FullReference; }
@@ -222,12 +223,12 @@ ProbeStatusCode Probe::push(std::span<const std::int16_t> reference_48k,
 PacketOutcome Probe::push_packet(std::uint16_t sequence, std::span<const std::uint8_t> packet,
                                  PcmSink tap) noexcept {
     Impl& s = *impl_;
-    if (s.full_reference() || s.finished) return PacketOutcome::Malformed;
+    if (!s.packets || s.finished) return PacketOutcome::Malformed;
     auto sink = [&s, tap](const PcmBlock& block) {
         if (tap.function != nullptr) tap.function(tap.context, block);
         s.push_degraded(std::span<const float>(block.samples, std::size_t(block.frames)));
     };
-    return s.packets.push(sequence, packet, PcmSink::of(sink));
+    return s.packets->push(sequence, packet, PcmSink::of(sink));
 }
 
 void Probe::finish() noexcept { impl_->finish(); }
@@ -243,8 +244,13 @@ void Probe::drop_event() noexcept { impl_->kernel.drop_event(); }
 std::size_t Probe::pending_events() const noexcept { return impl_->kernel.pending_events(); }
 AnalysisSummary Probe::summary() const { return impl_->kernel.summary(); }
 void Probe::summary(AnalysisSummary& out) const { impl_->kernel.summary(out); }
-std::span<const TocChange> Probe::timeline() const noexcept { return impl_->packets.timeline(); }
-const OpusPacketStats& Probe::packet_stats() const noexcept { return impl_->packets.stats(); }
+std::span<const TocChange> Probe::timeline() const noexcept {
+    return impl_->packets ? impl_->packets->timeline() : std::span<const TocChange>();
+}
+const OpusPacketStats& Probe::packet_stats() const noexcept {
+    static const OpusPacketStats kNoPackets{};
+    return impl_->packets ? impl_->packets->stats() : kNoPackets;
+}
 const ProbeConfig& Probe::config() const noexcept { return impl_->config; }
 
 ProbeStatus Probe::status() const noexcept {
