@@ -648,6 +648,12 @@ struct ProbeService::Impl {
                 }
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
+            // httplib's stop() does nothing until listen has begun (it only
+            // closes a running server's socket): a service stopped right
+            // after it started would leave the HTTP thread in accept()
+            // forever. Its socket is bound already, so that is moments away.
+            for (int i = 0; i < 5000 && !http.is_running(); ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
             http.stop();
             http_thread.join();
         }

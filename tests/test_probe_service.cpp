@@ -208,6 +208,17 @@ TEST(ProbeService, BadDatagramsAreCountedByReasonAndMakeNoStreams) {
         EXPECT_NE(metrics.find(line), std::string::npos) << line << "\n" << metrics;
 }
 
+// A service stopped the moment it started must still stop: httplib's stop()
+// was a no-op before its listen loop began, and run() then waited forever
+// for the HTTP thread (seen once in a loaded test run).
+TEST(ProbeService, StopsWhenStoppedRightAfterStarting) {
+    for (int i = 0; i < 20; ++i) {
+        Running running(service::ServiceConfig{});
+        running.stop();
+        EXPECT_FALSE(running.thread.joinable()) << "round " << i;
+    }
+}
+
 TEST(ProbeService, AnAddressInUseOrAnUnwritableEventsFileIsRefusedByName) {
     Running first(service::ServiceConfig{});
     service::ServiceConfig same;

@@ -136,6 +136,11 @@ FeatureExtractor::Range FeatureExtractor::range(double low_hz, double high_hz) c
 }
 
 void FeatureExtractor::compute(std::span<const float> power, FrameFeatures& out) noexcept {
+    compute_levels(power, out);
+    compute_shape(out);
+}
+
+void FeatureExtractor::compute_levels(std::span<const float> power, FrameFeatures& out) noexcept {
     // One pass builds sums from each bin up to 20 kHz (of power and of
     // bin * power); every band sum is then a difference of two of them.
     // Summing from the top keeps the small high bands exact, which matter
@@ -163,7 +168,12 @@ void FeatureExtractor::compute(std::span<const float> power, FrameFeatures& out)
     out.high_db = to_db(high);
     out.high_share = base > 0.0 ? static_cast<float>(high / base) : 0.0f;
     out.upper_to_mid_db = to_db(sum(upper_)) - to_db(sum(mid_));
+}
 
+void FeatureExtractor::compute_shape(FrameFeatures& out) noexcept {
+    const double* tail = tail_power_.data();
+    const double* moment = tail_moment_.data();
+    const auto sum = [tail](Range r) { return tail[r.first] - tail[r.end]; };
     const auto centre_of_gravity = [&](Range r) {
         const double weight = sum(r);
         return weight > 0.0 ? static_cast<float>((moment[r.first] - moment[r.end]) / weight * bin_hz_) : 0.0f;
@@ -320,9 +330,18 @@ struct SibilantDetector::Impl {
         while (low + steps * kGridStep <= high) ++steps;
         return steps;
     }
+    static constexpr double kSpread = 0.08;  // event-to-event scatter of log CoG
+    static constexpr double kCap = 3.0;      // in spreads
+    static constexpr double kCapTerm = kCap * kCap;
     std::vector<double> grid_cost = std::vector<double>(static_cast<std::size_t>(grid_steps()));
-    // Per slot of log_cogs, that event's term of the cost at each grid point.
-    std::vector<double> cog_terms = std::vector<double>(std::size_t(kCogMemory) * grid_cost.size());
+    std::vector<double> full_row = std::vector<double>(grid_cost.size());
+    // Per slot of log_cogs, that event's term of the cost over the grid
+    // points where it is not the cap: a window of term_window points from
+    // term_first (the /s/ and /sh/ wells, 3 spreads either side, and the
+    // shift between them); everywhere else it is exactly kCapTerm.
+    int term_window = 0;
+    std::array<int, kCogMemory> term_first{};
+    std::vector<double> cog_terms;
     int cog_count = 0;
     int cog_next = 0;
     double log_s_reference = 0.0;
@@ -363,6 +382,9 @@ struct SibilantDetector::Impl {
         mean_power.resize(static_cast<std::size_t>(bins));
         ready.reserve(static_cast<std::size_t>(c.event_capacity));
         log_s_reference = std::log(c.s_cog_prior_hz);
+        const double wells = 2.0 * kCap * kSpread + std::abs(std::log(c.sh_to_s_cog_ratio));
+        term_window = std::min(grid_steps(), static_cast<int>(std::ceil(wells / kGridStep)) + 8);
+        cog_terms.assign(std::size_t(kCogMemory) * std::size_t(term_window), kCapTerm);
     }
 
     std::int64_t history_frames() const {
@@ -375,7 +397,15 @@ struct SibilantDetector::Impl {
         FrameFeatures& f = ring_features[static_cast<std::size_t>(slot)];
         f.index = frame.index;
         f.centre_s = frame.centre_s;
-        extractor.compute(frame.power, f);
+        extractor.compute_levels(frame.power, f);
+        // The shape is read only for frames that pass criterion (a), which
+        // depends on nothing else: for the rest it is not worked out.
+        if (f.high_share >= config.min_high_share) {
+            extractor.compute_shape(f);
+        } else {
+            f.cog_hz = f.cog_11k_hz = f.peak_hz = f.peak_prominence_db = 0.0f;
+            f.flatness = 1.0f;
+        }
         ring_position[static_cast<std::size_t>(slot)] = spectra->frames() - 1;
         ++ring_count;
         last = f;
@@ -551,8 +581,6 @@ struct SibilantDetector::Impl {
         cog_next = (cog_next + 1) % kCogMemory;
         cog_count = std::min(cog_count + 1, kCogMemory);
 
-        constexpr double kSpread = 0.08;  // event-to-event scatter of log CoG
-        constexpr double kCap = 3.0;      // in spreads
         constexpr double kPriorSpread = 0.15;  // adult /s/ CoG 5-9 kHz at about 2 spreads
         constexpr double kStep = kGridStep;
         const double shift = std::log(config.sh_to_s_cog_ratio);  // negative
@@ -565,23 +593,36 @@ struct SibilantDetector::Impl {
         // for each of the next 32 events). The costs are then summed
         // event-major, a loop over m that vectorises, while every m still
         // adds prior, then slots 0, 1, ... in the same order as a per-m loop
-        // would: bit-identical costs, hence the same best m.
+        // would: bit-identical costs, hence the same best m. Only the window
+        // where the term is not the cap is kept (a third of the grid): adding
+        // kCapTerm elsewhere adds the very value the full row held.
         const int steps = static_cast<int>(grid_cost.size());
-        double* row = cog_terms.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(steps);
+        int first = steps;
         for (int step = 0; step < steps; ++step) {
             const double m = low + step * kStep;
             const double d_s = (x - m) / kSpread;
             const double d_sh = (x - m - shift) / kSpread;
-            row[step] = std::min({d_s * d_s, d_sh * d_sh, kCap * kCap});
+            full_row[static_cast<std::size_t>(step)] = std::min({d_s * d_s, d_sh * d_sh, kCapTerm});
+            if (full_row[static_cast<std::size_t>(step)] != kCapTerm) first = std::min(first, step);
         }
+        // Both wells lie within 2 * kCap * kSpread + |shift| of each other's
+        // far edges: term_window points (with a margin) from the first
+        // point off the cap hold every such point.
+        first = std::clamp(first, 0, steps - term_window);
+        term_first[static_cast<std::size_t>(slot)] = first;
+        std::copy_n(full_row.begin() + first, term_window,
+                    cog_terms.begin() + std::ptrdiff_t(slot) * std::ptrdiff_t(term_window));
         double* cost = grid_cost.data();
         for (int step = 0; step < steps; ++step) {
             const double m = low + step * kStep;
             cost[step] = (m - prior) * (m - prior) / (kPriorSpread * kPriorSpread);
         }
         for (int i = 0; i < cog_count; ++i) {
-            const double* term = cog_terms.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(steps);
-            for (int step = 0; step < steps; ++step) cost[step] += term[step];
+            const int from = term_first[static_cast<std::size_t>(i)], to = from + term_window;
+            const double* term = cog_terms.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(term_window);
+            for (int step = 0; step < from; ++step) cost[step] += kCapTerm;
+            for (int step = from; step < to; ++step) cost[step] += term[step - from];
+            for (int step = to; step < steps; ++step) cost[step] += kCapTerm;
         }
         double best_m = prior;
         double best_cost = std::numeric_limits<double>::infinity();

@@ -158,6 +158,13 @@ public:
     /// `power` has bins() values. Uses internal scratch space: one extractor
     /// per thread.
     void compute(std::span<const float> power, FrameFeatures& out) noexcept;
+    /// compute() in two steps: the levels (band_db, total_db, high_db,
+    /// high_share, upper_to_mid_db), then the shape (cog_hz, cog_11k_hz,
+    /// peak_hz, peak_prominence_db, flatness) of the spectrum last given to
+    /// compute_levels(). The detector skips the second for frames whose
+    /// levels already rule out a sibilant (most of them).
+    void compute_levels(std::span<const float> power, FrameFeatures& out) noexcept;
+    void compute_shape(FrameFeatures& out) noexcept;
     int bins() const noexcept { return bins_; }
 
 private:
@@ -261,6 +268,8 @@ public:
     std::int64_t dropped_events() const noexcept;
 
     /// Features of the most recently pushed frame (for inspection and tests).
+    /// Its shape features (cog, peak, flatness) are 0 (flatness 1) when its
+    /// high_share already rules out a sibilant: they are not worked out then.
     const FrameFeatures& last_features() const noexcept;
     /// Frames back from the newest that an event being emitted may reach
     /// (look-ahead + gap + longest event): what a shared ring must hold.

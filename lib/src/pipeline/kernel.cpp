@@ -74,7 +74,10 @@ struct Kernel::Impl {
     KernelConfig config;
     const dsp::AlignmentResult* guard_zones;
     dsp::StftConfig stft_config{};
-    dsp::DetectorConfig detector_config{};
+    // The kernel takes the detector's events after every hop, and a frame
+    // closes at most one stretch of noise (two events when it is split), so
+    // 4 places are never outgrown (the default 256 are for batch callers).
+    dsp::DetectorConfig detector_config{.event_capacity = 4};
     dsp::ComparerConfig comparer_config;
     // No reference: one signal, one STFT (pushed as the "reference").
     dsp::Stft reference_stft;
