@@ -232,7 +232,7 @@ struct Writer {
 }  // namespace
 
 void score_event_blind(SibilantEventResult& r, const SibilantNorms& norms, double signal_bandwidth_hz,
-                       double lisp_threshold, double smearing_threshold) noexcept {
+                       double lisp_threshold, double smearing_threshold, bool write_why) noexcept {
     r.dropout = false;  // needs the reference: how much was there to lose
     r.bandwidth_hz = signal_bandwidth_hz;
     r.smear_shape = r.smear_pre_echo = r.smear_onset = 0.0;
@@ -242,6 +242,7 @@ void score_event_blind(SibilantEventResult& r, const SibilantNorms& norms, doubl
     if (!r.degraded) {
         r.lisp = r.smearing = r.lisp_energy = r.lisp_cog = r.smear_flatness = r.smear_tonal = 0.0;
         r.flagged = false;
+        if (!write_why) return;
         char buf[96];
         std::snprintf(buf, sizeof buf, "/%s/ %.2f-%.2f s: not measured", cls, r.start_s, r.end_s);
         r.why.assign(buf);
@@ -299,6 +300,7 @@ void score_event_blind(SibilantEventResult& r, const SibilantNorms& norms, doubl
     r.smear_flatness = 0.0;
     r.smearing = r.smear_tonal;
     r.flagged = r.lisp >= lisp_threshold || r.smearing >= smearing_threshold;
+    if (!write_why) return;
 
     // Why: the causes scoring 25 or more, strongest first (all when flagged;
     // when kept, what was looked at).

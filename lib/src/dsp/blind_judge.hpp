@@ -141,8 +141,10 @@ double own_bandwidth_hz(std::span<const double> long_term_power, double bin_hz) 
 /// dropout (false), flagged, bandwidth_hz and why. No allocation as long as
 /// r.why has room for the sentence (about 400 bytes; the caller reserves it):
 /// the why is built in a fixed buffer and assigned once.
+/// With write_why false the why is left as it is (a live probe writes it
+/// when the event is taken, by calling this again: the same figures).
 void score_event_blind(SibilantEventResult& r, const SibilantNorms& norms, double signal_bandwidth_hz,
-                       double lisp_flag_threshold, double smearing_flag_threshold) noexcept;
+                       double lisp_flag_threshold, double smearing_flag_threshold, bool write_why = true) noexcept;
 
 /// Applies the blind summary rule (see the file comment) to a summary made
 /// by dsp::summarise() / SummaryAccumulator from blind events. speech_present:

@@ -133,7 +133,9 @@ struct WhyContext {
     double above_loss_db = 0.0;     // loss above the event's bandwidth
 };
 
-void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_threshold, const WhyContext& why);
+// Scores r from its measures; writes r.why too unless write is false.
+void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_threshold, const WhyContext& why,
+                 bool write = true);
 
 }  // namespace
 
@@ -416,7 +418,8 @@ double SibilantComparer::bandwidth_hz() const noexcept {
 }
 
 void SibilantComparer::compare(const SibilantEvent& event, std::span<const float> reference_middle,
-                               std::span<const float> degraded_middle, SibilantEventResult& r) {
+                               std::span<const float> degraded_middle, SibilantEventResult& r,
+                               WhyInputs* deferred) {
     Impl& s = *impl_;
     const ComparerConfig& c = s.config;
     {
@@ -647,7 +650,14 @@ void SibilantComparer::compare(const SibilantEvent& event, std::span<const float
     why.channel_top_hz = channel_top_hz;
     const BinRange above = bin_range(event_bandwidth_hz, kTopHz, s.bin_hz, s.bins);
     why.above_loss_db = to_db(band_sum(ref_mean, above)) - to_db(band_sum(deg_mean, above));
-    score_event(r, c.lisp_flag_threshold, c.smearing_flag_threshold, why);
+    if (deferred != nullptr) {
+        *deferred = WhyInputs{.kind = WhyInputs::Kind::Compared,
+                              .channel_top_hz = why.channel_top_hz,
+                              .above_loss_db = why.above_loss_db,
+                              .lisp_flag_threshold = c.lisp_flag_threshold,
+                              .smearing_flag_threshold = c.smearing_flag_threshold};
+    }
+    score_event(r, c.lisp_flag_threshold, c.smearing_flag_threshold, why, deferred == nullptr);
 }
 
 SibilantEventResult SibilantComparer::compare(const SibilantEvent& event, std::span<const float> reference_middle,
@@ -664,7 +674,8 @@ namespace {
 // an anchor where the damage is complete (100); a score is the largest of its
 // parts, so the why can name the cause.
 
-void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_threshold, const WhyContext& context) {
+void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_threshold, const WhyContext& context,
+                 bool write) {
     const SibilantMeasures& ref = r.reference;
     const SibilantMeasures& deg = *r.degraded;
 
@@ -751,6 +762,7 @@ void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_
     const bool replaced = r.carried_loss_db >= 10.0 && r.low_band_change_db >= 10.0;
     r.dropout = vanished || holed || replaced;
     r.flagged = r.dropout || r.lisp >= lisp_threshold || r.smearing >= smearing_threshold;
+    if (!write) return;
 
     // Why: the causes with a part of 25 or more, strongest first. Built in
     // fixed buffers: a live probe judges events on its real-time path.
@@ -822,5 +834,12 @@ void score_event(SibilantEventResult& r, double lisp_threshold, double smearing_
 }
 
 }  // namespace
+
+void write_compared_why(SibilantEventResult& r, const WhyInputs& inputs) noexcept {
+    // Scoring is a pure function of the measures kept in r: scoring again
+    // gives the same figures and, this time, the sentence.
+    const WhyContext context{.channel_top_hz = inputs.channel_top_hz, .above_loss_db = inputs.above_loss_db};
+    score_event(r, inputs.lisp_flag_threshold, inputs.smearing_flag_threshold, context);
+}
 
 }  // namespace sibilant::dsp

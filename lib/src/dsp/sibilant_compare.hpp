@@ -85,6 +85,30 @@ inline constexpr std::size_t kWhyCapacity = 640;
 /// 50 ms at the 5 ms hop; the pre-echo's 30 ms lie within them).
 inline constexpr int kContextFrames = 10;
 
+/// What an event's why sentence is written from besides the result itself.
+/// A live probe keeps this with each queued event and writes the sentence
+/// only when the event is taken (write_why()), so that queued events hold no
+/// text (issue #11).
+struct WhyInputs {
+    enum class Kind {
+        Written,      ///< r.why is already written
+        Compared,     ///< SibilantComparer::compare()
+        Blind,        ///< score_event_blind() (dsp/blind_judge.hpp)
+        NotCompared,  ///< "/s/ not compared: " + reason
+    };
+    Kind kind = Kind::Written;
+    double channel_top_hz = 0.0;  ///< Compared: top of the band the dropout test looked at, Hz
+    double above_loss_db = 0.0;   ///< Compared: loss above the event's bandwidth, dB
+    const char* reason = nullptr; ///< NotCompared: a static text
+    double lisp_flag_threshold = 50.0;
+    double smearing_flag_threshold = 50.0;
+};
+
+/// Writes the why of an event compare() scored with `deferred` (inputs.kind
+/// Compared): the sentence it would have written then. No allocation when
+/// r.why has kWhyCapacity reserved. (The kernel writes the other kinds.)
+void write_compared_why(SibilantEventResult& r, const WhyInputs& inputs) noexcept;
+
 /// Band edges of SibilantMeasures::band_db, Hz.
 inline constexpr std::array<double, 6> kCompareBandEdgesHz = {2000, 4000, 8000, 12000, 16000, 20000};
 
@@ -145,9 +169,11 @@ public:
     SibilantEventResult compare(const SibilantEvent& event, std::span<const float> reference_middle,
                                 std::span<const float> degraded_middle);
     /// The same into `out`, reusing its why's buffer: allocates nothing when
-    /// out.why has room for the sentence (a live probe reserves it).
+    /// out.why has room for the sentence (a live probe reserves it). With
+    /// `deferred`, the why is left empty and what write_why() needs for it
+    /// goes there instead (no text, no allocation).
     void compare(const SibilantEvent& event, std::span<const float> reference_middle,
-                 std::span<const float> degraded_middle, SibilantEventResult& out);
+                 std::span<const float> degraded_middle, SibilantEventResult& out, WhyInputs* deferred = nullptr);
 
     /// Effective bandwidth of the degraded (carried_bandwidth_hz()) from the
     /// long-term spectra of all frames pushed so far. All frames, not only

@@ -88,8 +88,17 @@ struct Kernel::Impl {
     dsp::SampleRing reference_samples, degraded_samples;
     std::vector<float> reference_frame, reference_middle, degraded_middle;
     std::vector<double> long_reference, long_degraded;  // blind bandwidth scratch
-    std::vector<SibilantEventResult> ring;  // finished events, oldest at ring_first
+    // Finished events, oldest at ring_first, each without its why text:
+    // only what it is written from (64 reserved sentences were 40 KiB of a
+    // probe). front_event() writes the oldest's into `front`.
+    struct Pending {
+        SibilantEventResult result;
+        dsp::WhyInputs why;
+    };
+    std::vector<Pending> ring;
     std::size_t ring_first = 0, ring_count = 0;
+    mutable SibilantEventResult front;  // the oldest, with its why; why reserved
+    mutable bool front_written = false;
     std::int64_t overwritten = 0, judged = 0;
     dsp::SummaryAccumulator totals;
     double max_latency_s = 0.0;
@@ -116,7 +125,7 @@ struct Kernel::Impl {
           ring(std::size_t(c.event_capacity)),
           totals(c.options) {
         if (c.mode == KernelMode::FullReference) degraded_stft.emplace(stft_config);
-        for (auto& e : ring) e.why.reserve(dsp::kWhyCapacity);
+        front.why.reserve(dsp::kWhyCapacity);
     }
 
     // An event starts no earlier than the first of the frames the detector
@@ -159,13 +168,44 @@ struct Kernel::Impl {
         loudest_speech_db = std::max(loudest_speech_db, detector.speech_level_db());
     }
 
-    SibilantEventResult& next_slot() {
+    Pending& next_slot() {
         if (ring_count == ring.size()) {  // full: the oldest gives way
             ring_first = (ring_first + 1) % ring.size();
             --ring_count;
             ++overwritten;
+            front_written = false;
         }
         return ring[(ring_first + ring_count++) % ring.size()];
+    }
+
+    // The oldest pending event with its why written (no allocation: `front`
+    // keeps its reserved buffer through the copy and the writing).
+    const SibilantEventResult& written_front() const {
+        if (!front_written) {
+            const Pending& p = ring[ring_first];
+            front = p.result;
+            write_why(front, p.why);
+            front_written = true;
+        }
+        return front;
+    }
+
+    void write_why(SibilantEventResult& r, const dsp::WhyInputs& why) const {
+        switch (why.kind) {
+            case dsp::WhyInputs::Kind::Written: break;
+            case dsp::WhyInputs::Kind::Compared: dsp::write_compared_why(r, why); break;
+            case dsp::WhyInputs::Kind::Blind:
+                dsp::score_event_blind(r, dsp::clean_speech_norms(), r.bandwidth_hz, why.lisp_flag_threshold,
+                                       why.smearing_flag_threshold);
+                break;
+            case dsp::WhyInputs::Kind::NotCompared:
+                r.why.clear();
+                r.why.push_back('/');
+                r.why.append(r.cls);
+                r.why.append("/ not compared: ");
+                r.why.append(why.reason);
+                break;
+        }
     }
 
     void take_events() {
@@ -176,25 +216,26 @@ struct Kernel::Impl {
         const auto margin = static_cast<std::int64_t>(std::lround(0.06 * rate_hz));
         for (const dsp::SibilantEvent& e : detector.events()) {
             max_latency_s = std::max(max_latency_s, now_s - e.end_s);
-            SibilantEventResult& r = next_slot();
+            Pending& slot = next_slot();
+            SibilantEventResult& r = slot.result;
             const auto first = static_cast<std::int64_t>(std::floor(e.start_s * rate_hz)) - margin;
             const auto end = static_cast<std::int64_t>(std::ceil(e.end_s * rate_hz)) + margin;
             const dsp::SampleRange mid = dsp::middle_segment(e, comparer_config, reference_samples.count());
             if (in_guard_zone(guard_zones, first, end)) {
-                not_compared(e, r, "it falls in the guard zone of a delay step, where the degraded has no reliable "
-                                   "counterpart");
+                not_compared(e, slot, "it falls in the guard zone of a delay step, where the degraded has no "
+                                      "reliable counterpart");
             } else if (mid.count != std::int64_t(reference_middle.size()) || mid.first < reference_samples.oldest()) {
                 // Cannot happen within the detector's limits (events of 50 ms
                 // to 0.5 s, reported soon after); said rather than assumed.
-                not_compared(e, r, "its middle is not available");
+                not_compared(e, slot, "its middle is not available");
             } else if (blind()) {
                 reference_samples.copy(mid.first, reference_middle);
-                comparer.compare(e, reference_middle, reference_middle, r);
-                judge_blind(r);
+                comparer.compare(e, reference_middle, reference_middle, r, &slot.why);
+                judge_blind(slot);
             } else {
                 reference_samples.copy(mid.first, reference_middle);
                 degraded_samples.copy(mid.first, degraded_middle);
-                comparer.compare(e, reference_middle, degraded_middle, r);
+                comparer.compare(e, reference_middle, degraded_middle, r, &slot.why);
                 r.delay_ms = delay_ms_at(guard_zones, (first + end) / 2, rate_hz);
             }
             totals.add(r);
@@ -203,36 +244,34 @@ struct Kernel::Impl {
         detector.clear_events();
     }
 
-    void not_compared(const dsp::SibilantEvent& e, SibilantEventResult& r, const char* reason) {
-        std::string why = std::move(r.why);
+    void not_compared(const dsp::SibilantEvent& e, Pending& slot, const char* reason) {
+        SibilantEventResult& r = slot.result;
         r = SibilantEventResult{};
         r.start_s = e.start_s;
         r.end_s = e.end_s;
         r.cls = dsp::to_string(e.cls);
         r.compared = false;
-        why.clear();
-        why.push_back('/');
-        why.append(r.cls);
-        why.append("/ not compared: ");
-        why.append(reason);
-        r.why = std::move(why);
+        slot.why = dsp::WhyInputs{.kind = dsp::WhyInputs::Kind::NotCompared, .reason = reason};
     }
 
     // The comparer measured the degraded against itself: its measures are
     // the event's own, and its comparison figures mean nothing. Start from a
     // fresh result (no comparison made) with those measures, and judge them
-    // against clean speech instead. Moves only: the why keeps its buffer.
-    void judge_blind(SibilantEventResult& r) {
+    // against clean speech instead; its why is written when it is taken.
+    void judge_blind(Pending& slot) {
+        SibilantEventResult& r = slot.result;
         SibilantEventResult own;
         own.start_s = r.start_s;
         own.end_s = r.end_s;
         own.cls = r.cls;
         own.degraded = r.reference;
-        own.why = std::move(r.why);
         own.bandwidth_hz = own_bandwidth();
         r = std::move(own);
         dsp::score_event_blind(r, dsp::clean_speech_norms(), r.bandwidth_hz, config.options.lisp_flag_threshold,
-                               config.options.smearing_flag_threshold);
+                               config.options.smearing_flag_threshold, false);
+        slot.why = dsp::WhyInputs{.kind = dsp::WhyInputs::Kind::Blind,
+                                  .lisp_flag_threshold = config.options.lisp_flag_threshold,
+                                  .smearing_flag_threshold = config.options.smearing_flag_threshold};
     }
 
     double own_bandwidth() {
@@ -291,7 +330,7 @@ bool Kernel::pop_event(SibilantEventResult& out) {
 }
 
 const SibilantEventResult* Kernel::front_event() const noexcept {
-    return impl_->ring_count == 0 ? nullptr : &impl_->ring[impl_->ring_first];
+    return impl_->ring_count == 0 ? nullptr : &impl_->written_front();
 }
 
 void Kernel::drop_event() noexcept {
@@ -299,6 +338,7 @@ void Kernel::drop_event() noexcept {
     if (s.ring_count == 0) return;
     s.ring_first = (s.ring_first + 1) % s.ring.size();
     --s.ring_count;
+    s.front_written = false;
 }
 
 std::size_t Kernel::pending_events() const noexcept { return impl_->ring_count; }

@@ -16,7 +16,8 @@
 //
 // Real time: after construction, push() and finish() allocate nothing, take
 // no lock and throw nothing (the FFTW plans are made at construction; the
-// events wait in a fixed ring whose why texts are reserved). summary()
+// events wait in a fixed ring without their why texts, each written into one
+// reserved buffer when the event is taken). summary()
 // allocates its verdict text.
 #pragma once
 
