@@ -5,6 +5,7 @@
 #include <fftw3.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -70,10 +71,14 @@ public:
 private:
     // Mean square of every 5 ms frame completed so far (the ring holds many frames).
     void update_energy(std::vector<float>& energy) {
+        // A frame is copied out in one go rather than read with at() per
+        // sample (a modulo each).
+        std::array<float, kFrame> frame;
         while (std::int64_t(energy.size() + 1) * kFrame <= ring_.count()) {
             const std::int64_t first = std::int64_t(energy.size()) * kFrame;
+            ring_.copy(first, frame);
             double sum = 0.0;
-            for (int i = 0; i < kFrame; ++i) sum += double(ring_.at(first + i)) * ring_.at(first + i);
+            for (int i = 0; i < kFrame; ++i) sum += double(frame[std::size_t(i)]) * frame[std::size_t(i)];
             energy.push_back(static_cast<float>(sum / kFrame));
         }
     }
