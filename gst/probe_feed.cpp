@@ -12,8 +12,10 @@ namespace sibilant::gst {
 
 namespace {
 
+// The element hands the probe decoded PCM only: no Opus decoder is needed.
 ProbeConfig no_reference(ProbeConfig config) {
     config.mode = ProbeMode::NoReference;
+    config.accept_packets = false;
     return config;
 }
 
