@@ -124,7 +124,10 @@
 //    its change point located (retrospectively, up to one window back); a
 //    creeping delay needs two windows. Delays of reference samples before
 //    final_until_sample() will not change; later ones may still be split by a
-//    step not yet confirmed.
+//    step not yet confirmed. final_until_sample() allows for the guard zone
+//    a later step leaves before its change point (up to 10 ms + max_delay_s +
+//    the current delay) and stops at the last segment's start while only one
+//    window shows its step (one the file's last window alone shows is dropped).
 //  - A segment's delay and gain may be refined (by a sample, a few tenths of a
 //    dB) as more of it arrives.
 //  - "Too short", "reference silent" and a last partial window are known only
@@ -284,6 +287,14 @@ public:
     double current_gain_db() const noexcept;
     double current_confidence() const noexcept;           ///< Of the latest segment (mean coarse).
     std::int64_t final_until_sample() const noexcept;     ///< See the header comment.
+    /// Reference windows processed so far: the queries above and below change
+    /// only when this does (a live probe asks status() only then).
+    std::int64_t windows_processed() const noexcept;
+    /// The delay map so far, without allocating: segments in reference order,
+    /// as result() lists them while streaming (the last one still open). A
+    /// segment's delay and gain may still be refined while it is open.
+    std::size_t segment_count() const noexcept;
+    DelaySegment segment(std::size_t index) const noexcept;
 
     /// Full result so far (allocates: the reason text and the lists).
     AlignmentResult result() const;

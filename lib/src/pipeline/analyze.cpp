@@ -171,7 +171,7 @@ void analyze_incremental(const AnalyzeOptions& options, AnalysisResult& result, 
     result.alignment.delay_ms = status.delay_ms;
     result.alignment.gain_db = status.gain_db;
     result.alignment.confidence = status.alignment_confidence;
-    result.alignment.segments = 1;
+    result.alignment.segments = 1 + int(status.steps_followed);
     result.alignment.drift_ppm = std::numeric_limits<double>::quiet_NaN();  // the probe does not measure it
     result.summary = probe.summary();
     result.degraded_bandwidth_hz = status.degraded_bandwidth_hz;

@@ -179,6 +179,7 @@ void Aligner::Impl::process_ready() {
     while (window_ready(next_window)) {
         process_window(next_window);
         ++next_window;
+        update_final_until();
     }
 }
 
@@ -227,8 +228,12 @@ double Aligner::current_confidence() const noexcept {
 }
 
 std::int64_t Aligner::final_until_sample() const noexcept {
-    return impl_->finished ? impl_->ref_full.total() : impl_->last_found_begin;
+    return impl_->finished ? impl_->ref_full.total() : impl_->final_until;
 }
+
+std::int64_t Aligner::windows_processed() const noexcept { return impl_->next_window; }
+std::size_t Aligner::segment_count() const noexcept { return impl_->segments.size(); }
+DelaySegment Aligner::segment(std::size_t index) const noexcept { return impl_->delay_segment(index); }
 
 AlignmentResult Aligner::result() const { return impl_->result(); }
 

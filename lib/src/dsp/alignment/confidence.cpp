@@ -279,6 +279,23 @@ AlignmentResult Aligner::Impl::rescued_result(AlignmentResult& r, const Decision
     return r;
 }
 
+DelaySegment Aligner::Impl::delay_segment(std::size_t i) const {
+    const Segment& s = segments[i];
+    DelaySegment out;
+    out.ref_begin_sample = i == 0 ? 0 : s.ref_begin_sample;
+    out.ref_end_sample = i + 1 == segments.size() && finished ? ref_full.total() : s.ref_end_sample;
+    // Only where the degraded counterpart exists.
+    out.ref_begin_sample = std::max(out.ref_begin_sample, -s.delay_samples);
+    out.ref_end_sample = std::min(out.ref_end_sample, deg_full.total() - s.delay_samples);
+    out.ref_end_sample = std::max(out.ref_end_sample, out.ref_begin_sample);
+    out.delay_samples = s.delay_samples;
+    out.confidence = s.confidence_sum / s.windows;
+    out.gain_db = s.ref_energy > 0.0 ? to_db(s.deg_energy / s.ref_energy) : 0.0;
+    out.windows = s.windows;
+    out.speech_s = s.speech_s;
+    return out;
+}
+
 AlignmentResult Aligner::Impl::result() const {
     AlignmentResult r;
     const Decision d = decide();
@@ -335,26 +352,11 @@ AlignmentResult Aligner::Impl::result() const {
     }
     if (d.rescued) return rescued_result(r, d);
 
-    const std::int64_t ref_length = ref_full.total();
-    const std::int64_t deg_length = deg_full.total();
     double ref_energy = 0.0, deg_energy = 0.0;
     for (std::size_t i = 0; i < segments.size(); ++i) {
-        const Segment& s = segments[i];
-        DelaySegment out;
-        out.ref_begin_sample = i == 0 ? 0 : s.ref_begin_sample;
-        out.ref_end_sample = i + 1 == segments.size() && finished ? ref_length : s.ref_end_sample;
-        // Only where the degraded counterpart exists.
-        out.ref_begin_sample = std::max(out.ref_begin_sample, -s.delay_samples);
-        out.ref_end_sample = std::min(out.ref_end_sample, deg_length - s.delay_samples);
-        out.ref_end_sample = std::max(out.ref_end_sample, out.ref_begin_sample);
-        out.delay_samples = s.delay_samples;
-        out.confidence = s.confidence_sum / s.windows;
-        out.gain_db = s.ref_energy > 0.0 ? to_db(s.deg_energy / s.ref_energy) : 0.0;
-        out.windows = s.windows;
-        out.speech_s = s.speech_s;
-        r.segments.push_back(out);
-        ref_energy += s.ref_energy;
-        deg_energy += s.deg_energy;
+        r.segments.push_back(delay_segment(i));
+        ref_energy += segments[i].ref_energy;
+        deg_energy += segments[i].deg_energy;
     }
     const Segment& main = segments[d.dominant];
     r.delay_samples = main.delay_samples;

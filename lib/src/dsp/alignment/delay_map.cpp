@@ -154,4 +154,29 @@ void Aligner::Impl::drop_unconfirmed_last_step() {
     segments.back().ref_end_sample = windows[last.last_window].ref_end_sample;
 }
 
+// How far the delays are final (final_until_sample()). A later step is
+// located no earlier than the start of the open segment's last window, nor
+// than the low-band history the next window keeps (so the bound moves on
+// through pauses), and its guard zone reaches back 10 ms + |step| from there;
+// the new delay lies within the search range, so |step| is at most
+// max_delay + the fine radius + the open segment's |delay|. A segment that
+// only one window entered by a step may still be dropped (at the end) or
+// turn into drift: until a second window confirms it, only what lies before
+// the previous segment's end is final.
+void Aligner::Impl::update_final_until() {
+    if (segments.empty() || drift != DriftCause::None) return;
+    const Segment& s = segments.back();
+    std::int64_t bound = 0;
+    if (s.windows == 1 && s.entered_by_step && segments.size() >= 2) {
+        bound = segments[segments.size() - 2].ref_end_sample;
+    } else {
+        const std::int64_t earliest_split =
+            std::max(windows[s.last_window].ref_begin_sample, (next_window - kHistoryWindows) * window);
+        const std::int64_t widest_guard =
+            std::llround(kGuard_s * kRateHz) + max_delay + kFineRadius + std::llabs(s.delay_samples);
+        bound = earliest_split - widest_guard;
+    }
+    final_until = std::max(final_until, bound);
+}
+
 }  // namespace sibilant::dsp

@@ -417,6 +417,7 @@ struct Aligner::Impl {
     std::size_t last_delay_window = SIZE_MAX;   // last window with a delay estimate
     std::size_t small_step_window = SIZE_MAX;   // a window off the open segment by < kMinStep, unconfirmed
     std::int64_t last_found_begin = 0;
+    std::int64_t final_until = 0;               // see update_final_until()
 
     DriftCause drift = DriftCause::None;
     std::size_t drift_window_a = 0, drift_window_b = 0;
@@ -457,6 +458,8 @@ struct Aligner::Impl {
     void set_drift(DriftCause cause, std::size_t a, std::size_t b);
     std::int64_t locate_step(const Segment& s, const AlignmentWindow& w);
     void drop_unconfirmed_last_step();
+    void update_final_until();
+    DelaySegment delay_segment(std::size_t index) const;
 
     // ---- decisions (confidence.cpp) --------------------------------------
     Decision decide_windows() const;
