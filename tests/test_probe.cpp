@@ -524,6 +524,55 @@ TEST(Probe, StepFollowingIsIndependentOfChunkingAndEqualsIncrementalBatch) {
     }
 }
 
+// Three hours with a reference, 100 ms pushes: after creation nothing is
+// allocated, however long the stream (the aligner keeps its last windows
+// and running counts, not a list of every window). The joined test speech
+// over and over, the degraded 20 ms behind; built chunk by chunk, as a
+// server would receive it.
+TEST(Probe, ThreeHoursWithAReferenceAllocateNothingAfterCreation) {
+    const StepCase c = joined_sentences();
+    const std::vector<float>& x = c.reference;
+    const auto period = std::int64_t(x.size());
+    const std::int64_t delay = 960, total = std::int64_t(3 * 3600) * 48000;
+    const std::size_t chunk = 4800;
+    std::vector<float> ref(chunk), deg(chunk);
+    Probe probe(ProbeConfig{.mode = ProbeMode::FullReference});
+    SibilantEventResult e;
+    e.why.reserve(1024);
+    std::int64_t polled = 0, compared = 0;
+    const std::size_t allocations = test::allocations_during([&] {
+        for (std::int64_t pos = 0; pos < total; pos += std::int64_t(chunk)) {
+            for (std::size_t i = 0; i < chunk; ++i) {
+                const std::int64_t n = pos + std::int64_t(i);
+                ref[i] = x[std::size_t(n % period)];
+                deg[i] = n >= delay ? 0.5f * x[std::size_t((n - delay) % period)] : 0.0f;
+            }
+            probe.push(std::span<const float>(ref), std::span<const float>(deg));
+            while (probe.poll_event(e)) {
+                ++polled;
+                compared += e.compared;
+            }
+        }
+        probe.finish();
+        while (probe.poll_event(e)) {
+            ++polled;
+            compared += e.compared;
+        }
+    });
+    EXPECT_EQ(allocations, 0u);
+    const ProbeStatus st = probe.status();
+    EXPECT_TRUE(st.aligned);
+    EXPECT_TRUE(st.following);
+    EXPECT_EQ(st.steps_followed, 0);
+    EXPECT_NEAR(st.delay_ms, 20.0, 1e-9);
+    EXPECT_EQ(st.analysed_samples, total);
+    // Every repetition has the same sibilants, all compared.
+    EXPECT_GT(polled, 40 * (total / period));
+    EXPECT_EQ(compared, polled);
+    std::printf("3 h stream: %lld events, %zu allocations after creation\n", static_cast<long long>(polled),
+                allocations);
+}
+
 }  // namespace
 }  // namespace sibilant
 

@@ -134,9 +134,10 @@
 //    at the end; other failures are reported once two speech windows agree.
 // Memory is bounded (rings sized at set-up: about window_s + 2 * max_delay_s +
 // max_skew_s of full-rate audio per stream, plus 4 windows of 4 kHz history)
-// whatever the stream length. push(), end_*() and finish() do not throw and do
-// not allocate, except when the list of windows outgrows what was reserved
-// (one hour of windows). The two streams must be pushed roughly in step: if one
+// whatever the stream length, but for the list of windows: with every window
+// kept (the default) push(), end_*() and finish() allocate once it outgrows
+// what was reserved (one hour of windows); with kept_windows set they never
+// do (nor throw), but for the list of segments beyond 256 delay steps. The two streams must be pushed roughly in step: if one
 // runs more than max_skew_s ahead of what the other allows to process, the
 // aligner stops with status Overrun.
 #pragma once
@@ -158,6 +159,13 @@ struct AlignerConfig {
     double settle_speech_s = 1.0;  ///< Reference speech a segment needs before the delay counts as settled.
     double min_duration_s = 0.5;   ///< Shorter reference or degraded: TooShort.
     double max_skew_s = 2.0;       ///< How far one pushed stream may run ahead of the other. [0, 60].
+    /// Windows kept. 0: every one (batch; AlignmentResult::windows lists
+    /// them, and the end judges the whole file: steps 7-9). N > 0, for a
+    /// stream of any length: the last N, the decision from running counts
+    /// (the same as from the list), nothing allocated after set-up; the
+    /// whole file is judged at the end only while no window has left, and
+    /// result().windows holds the last N. [0, 100000].
+    int kept_windows = 0;
 };
 
 /// Throws Error naming the setting, the bad value and its allowed range.

@@ -32,6 +32,11 @@ constexpr std::size_t kConvertBlock = 480;       // int16 -> float on the stack
 // Segments of the delay map kept for the kernel: the analysis lags the
 // aligner by a few seconds, segments last a window (2 s) or more.
 constexpr std::size_t kFollowedSegments = 8;
+// Aligner windows kept (2 s each): a stream of any length allocates nothing
+// after creation, and one of up to 64 s is judged at its end on every
+// window as align() would (the whole-file rescues, steps 7-9 of
+// dsp/alignment.hpp).
+constexpr int kAlignerWindows = 32;
 
 pipeline::KernelConfig kernel_config(const ProbeConfig& c) {
     pipeline::KernelConfig k;
@@ -91,7 +96,7 @@ struct Probe::Impl {
                         std::to_string(c.packets.output_rate_hz) + ", channels " +
                         std::to_string(c.packets.channels) + ")");
         if (c.mode == ProbeMode::FullReference) {
-            aligner = std::make_unique<dsp::Aligner>();
+            aligner = std::make_unique<dsp::Aligner>(dsp::AlignerConfig{.kept_windows = kAlignerWindows});
             followed.status = dsp::AlignmentStatus::AlignedPiecewise;
             followed.segments.reserve(kFollowedSegments);
         }

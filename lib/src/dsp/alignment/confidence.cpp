@@ -27,16 +27,12 @@ Decision Aligner::Impl::decide_windows() const {
         d.short_length = d.short_is_reference ? ref_full.total() : deg_full.total();
         return d;
     }
-    for (const AlignmentWindow& w : windows) {
-        if (w.verdict == WindowVerdict::NoSpeech) continue;
-        ++d.speech_windows;
-        d.speech_seen_s += w.speech_s;
-        if (w.verdict == WindowVerdict::DegradedSilent) continue;
-        ++d.audible_windows;
-        d.best_confidence = std::max(d.best_confidence, w.confidence);
-        if (w.verdict == WindowVerdict::Found || w.verdict == WindowVerdict::Unstable) ++d.correlating_windows;
-        if (w.verdict == WindowVerdict::EnvelopeOnly) ++d.envelope_windows;
-    }
+    d.speech_windows = speech_windows;
+    d.speech_seen_s = speech_seen_s;
+    d.audible_windows = audible_windows;
+    d.best_confidence = best_confidence;
+    d.correlating_windows = correlating_windows;
+    d.envelope_windows = envelope_windows;
     // Before the end, failures are only called once two speech windows agree on them.
     const bool conclusive = finished || d.speech_windows >= 2;
     if (d.speech_windows == 0) {
@@ -87,7 +83,7 @@ Decision Aligner::Impl::decide_windows() const {
 Decision Aligner::Impl::decide() const {
     Decision d = decide_windows();
     d.waveform_status = d.status;
-    if (!finished) return d;
+    if (!finished || !all_windows_kept()) return d;
     const bool waveform_ok = d.status == AlignmentStatus::Aligned || d.status == AlignmentStatus::AlignedPiecewise;
     if (!waveform_ok && d.status != AlignmentStatus::Drift && d.status != AlignmentStatus::NoCommonContent) return d;
     if (d.status == AlignmentStatus::Drift && constant_delay(d)) return d;
@@ -126,7 +122,7 @@ Decision Aligner::Impl::decide() const {
 // Seen on the corpus through Codec2 2400 and 1200: 0.44-0.59 on one window,
 // 6-9 ms from the click-train delay, with nothing said.
 bool Aligner::Impl::weak_waveform_doubt(const Decision& d, WaveformDoubt& doubt) const {
-    if (!finished || d.rescued || segments.empty()) return false;
+    if (!finished || d.rescued || segments.empty() || !all_windows_kept()) return false;
     const Segment& main = segments[d.dominant];
     if (!(main.confidence_sum / main.windows < kWeakWaveform)) return false;
     for (std::size_t i = 0; i < windows.size(); ++i) {
@@ -205,8 +201,8 @@ bool Aligner::Impl::constant_delay(Decision& d) const {
 
 std::string Aligner::Impl::describe_drift() const {
     char text[400];
-    const AlignmentWindow& a = windows[drift_window_a];
-    const AlignmentWindow& b = windows[drift_window_b];
+    const AlignmentWindow& a = drift_a;
+    const AlignmentWindow& b = drift_b;
     const double a_ms = 1000.0 * double(a.delay_samples) / kRateHz, b_ms = 1000.0 * double(b.delay_samples) / kRateHz;
     const double a_s = double(a.ref_begin_sample) / kRateHz, b_s = double(b.ref_begin_sample) / kRateHz;
     switch (drift) {
@@ -300,7 +296,10 @@ AlignmentResult Aligner::Impl::result() const {
     AlignmentResult r;
     const Decision d = decide();
     r.status = d.status;
-    r.windows = windows;
+    // In order: with kept_windows the oldest kept sits where the next goes.
+    const std::size_t first = all_windows_kept() ? 0 : recorded % windows.size();
+    r.windows.assign(windows.begin() + std::ptrdiff_t(first), windows.end());
+    r.windows.insert(r.windows.end(), windows.begin(), windows.begin() + std::ptrdiff_t(first));
     char text[400];
     switch (d.status) {
         case AlignmentStatus::Pending:
