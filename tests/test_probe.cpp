@@ -524,6 +524,42 @@ TEST(Probe, StepFollowingIsIndependentOfChunkingAndEqualsIncrementalBatch) {
     }
 }
 
+// The degraded leg starts 12 s late (silent until then): the aligner can
+// settle only once the degraded carries speech, after the 8 s store has let
+// the start go. The analysis starts where the store began at the lock and
+// says how much it skipped; the batch incremental analysis reports it (and
+// warns).
+TEST(Probe, AStartTheAlignerNeedsOver8sForIsSkippedAndSaid) {
+    const StepCase c = joined_sentences();
+    std::vector<float> ref = c.reference;
+    ref.insert(ref.end(), c.reference.begin(), c.reference.end());
+    std::vector<float> deg = with_step(ref, 960, 0, 0);
+    const std::size_t late = 12 * 48000;
+    std::fill(deg.begin(), deg.begin() + std::ptrdiff_t(late), 0.0f);
+    const Polled s = stream_10ms(ref, deg);
+    ASSERT_TRUE(s.status.aligned);
+    // Settled on the first window with the degraded in it ([12 s, 14 s),
+    // done once the degraded reached 15 s), at which the store held 8 s.
+    const std::int64_t skipped = s.status.skipped_samples;
+    EXPECT_GE(skipped, std::int64_t(15 - 8) * 48000);
+    EXPECT_LE(skipped, std::int64_t(17 - 8) * 48000);
+    EXPECT_EQ(skipped % 240, 0);  // the lock falls on an aligner step
+    ASSERT_FALSE(s.events.empty());
+    EXPECT_GE(s.events.front().start_s, double(skipped) / 48000.0);
+    // The events from the degraded's start on are compared as usual.
+    int compared_after_start = 0;
+    for (const auto& e : s.events) compared_after_start += e.compared && e.start_s > 12.0;
+    EXPECT_GT(compared_after_start, 20);
+    const AnalysisResult batch = analyze(ref, deg, AnalyzeOptions{.alignment = AlignmentMode::Incremental});
+    EXPECT_EQ(batch.alignment.skipped_s, double(skipped) / 48000.0);
+    EXPECT_NE(batch.alignment.warning.find("were not analysed"), std::string::npos) << batch.alignment.warning;
+    expect_same_events(batch.events, s.events, "batch incremental");
+    // A stream that settles in time skips nothing.
+    const Polled prompt = stream_10ms(ref, with_step(ref, 960, 0, 0));
+    EXPECT_EQ(prompt.status.skipped_samples, 0);
+    std::printf("degraded 12 s late: %.2f s skipped\n", double(skipped) / 48000.0);
+}
+
 // Three hours with a reference, 100 ms pushes: after creation nothing is
 // allocated, however long the stream (the aligner keeps its last windows
 // and running counts, not a list of every window). The joined test speech

@@ -113,7 +113,11 @@ struct ProbeStatus {
     /// The aligner's state ("pending", "aligned", "no common content", ...);
     /// a static string. Empty in NoReference mode.
     const char* alignment_status = "";
-    std::int64_t skipped_samples = 0;    ///< Reference samples that left the 8 s store before the lock.
+    /// Reference samples not analysed: those that left the 8 s store before
+    /// the aligner settled (a start it needed more than 8 s for). The
+    /// analysis starts after them (they go in as silence, so event times
+    /// stay the stream's).
+    std::int64_t skipped_samples = 0;
 };
 
 class Probe {

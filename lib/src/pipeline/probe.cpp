@@ -135,10 +135,13 @@ struct Probe::Impl {
         locked = true;
         following = true;
         read_delay_map();
-        // From the start of the stream if the stores still hold it.
+        // From the start of the stream if the stores still hold it: the
+        // first reference sample both stores still hold, its degraded
+        // counterpart at the first segment's delay. (Before the degraded's
+        // own start there is nothing to lose: it is silence there.)
+        const std::int64_t delay = followed.segments.front().delay_samples;
         next_reference = std::max<std::int64_t>(
-            {0, reference_store.oldest(),
-             degraded_store.oldest() - std::max<std::int64_t>(aligner->current_delay_samples(), 0)});
+            {0, reference_store.oldest(), degraded_store.oldest() > 0 ? degraded_store.oldest() - delay : 0});
         skipped = next_reference;
         // The kernel's timeline starts at reference sample 0: what left the
         // store goes in as silence, so event times stay the reference's.
