@@ -370,7 +370,12 @@ ProbeStatus Probe::status() const noexcept {
     if (s.full_reference()) {
         st.aligned = s.locked;
         if (s.locked) {
-            const dsp::DelaySegment& used = s.followed.segments[s.current_segment - s.first_segment];
+            // Clamped: at the end the aligner may drop the segment fed last
+            // (a step only its last window showed, reached in a long pause).
+            const auto& map = s.followed.segments;
+            const std::size_t at = std::min(s.current_segment - std::min(s.current_segment, s.first_segment),
+                                            map.size() - 1);
+            const dsp::DelaySegment& used = map[at];
             st.delay_ms = 1000.0 * double(used.delay_samples) / kRateHz;
             st.gain_db = used.gain_db;
             st.alignment_confidence = used.confidence;
