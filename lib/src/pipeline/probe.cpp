@@ -1,8 +1,9 @@
 // sibilant::Probe: the kernel (pipeline/kernel) driven live. No reference:
 // samples straight in. Full reference: both streams into the streaming
-// aligner and into 8 s stores; once the aligner settles, its delay and gain
-// are locked and the stores are replayed into the kernel, which from then on
-// follows the stream as far as the degraded has arrived. Opus packets go
+// aligner and into 8 s stores; once the aligner settles, the stores are
+// replayed into the kernel as far as the aligner's delays are final, each
+// sample at the delay and gain of its delay-map segment (locked when the
+// kernel first reaches it), so delay steps are followed. Opus packets go
 // through OpusPacketDecoder first.
 //
 // Every stage is fed at absolute hop boundaries (aligner and stores in 5 ms
