@@ -429,8 +429,8 @@ TEST(Alignment, TooShortFails) {
 
 // Streaming: random chunk sizes on both streams give exactly the batch result.
 AlignmentResult stream(const std::vector<float>& x, const std::vector<float>& y, unsigned seed,
-                       std::size_t max_chunk) {
-    Aligner aligner;
+                       std::size_t max_chunk, const AlignerConfig& config = {}) {
+    Aligner aligner(config);
     std::mt19937 rng(seed);
     std::uniform_int_distribution<std::size_t> chunk(0, max_chunk);
     std::size_t at_x = 0, at_y = 0;
@@ -487,6 +487,29 @@ TEST(Alignment, StreamingEqualsBatch) {
     expect_same(stream(x, stretched, 9, 3000), align(x, stretched), "stretch");
     const std::vector<float> other = varied_speech(14.0, 13);
     expect_same(stream(x, other, 10, 3000), align(x, other), "unrelated");
+}
+
+// A live probe keeps only its last windows (kept_windows) and running
+// counts: the same status, delay map and reason, and the last windows.
+TEST(Alignment, KeepingTheLastWindowsGivesTheSameDelayMap) {
+    const std::vector<float> x = varied_speech(14.0, 12);
+    const std::size_t half = x.size() / 2;
+    std::vector<float> stepped(x.begin(), x.begin() + std::ptrdiff_t(half));
+    stepped.insert(stepped.end(), std::size_t(ms_to_samples(20)), 0.0f);
+    stepped.insert(stepped.end(), x.begin() + std::ptrdiff_t(half), x.end());
+    const std::vector<float> y = delayed(opus(stepped, 12000, 0.05), ms_to_samples(300), -4.0);
+    AlignmentResult batch = align(x, y);
+    ASSERT_EQ(batch.status, AlignmentStatus::AlignedPiecewise) << batch.reason;
+    ASSERT_GT(batch.windows.size(), 3u);
+    batch.windows.erase(batch.windows.begin(), batch.windows.end() - 3);
+    expect_same(stream(x, y, 3, 5000, AlignerConfig{.kept_windows = 3}), batch, "3 windows kept");
+    // Failures too: a drift's reason names windows that have left the list.
+    const std::vector<float> stretched = sibilant::resample(x, kRate, kRate * 1.005);
+    AlignmentResult drift = align(x, stretched);
+    ASSERT_EQ(drift.status, AlignmentStatus::Drift);
+    drift.windows.erase(drift.windows.begin(), drift.windows.end() - 2);
+    expect_same(stream(x, stretched, 9, 3000, AlignerConfig{.kept_windows = 2}), drift, "stretch, 2 windows kept");
+    sibilant::test::expect_error([] { Aligner a(AlignerConfig{.kept_windows = -1}); }, {"kept_windows", "-1"});
 }
 
 // A live probe: the degraded arrives 300 ms behind the reference, 10 ms at a time.

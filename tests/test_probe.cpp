@@ -376,6 +376,257 @@ TEST(Probe, OpusPacketsInGiveTheAnalysisOfTheDecodedStreamAndATimeline) {
     EXPECT_TRUE(saw_wideband);
 }
 
+// Delay steps (issue #11): test speech, five sentences joined by 0.5 s of
+// silence (19.6 s). A jitter buffer inserts silence into the degraded, or
+// drops samples of it, in the pause after the second sentence (8.6 s).
+struct StepCase {
+    std::vector<float> reference;
+    std::int64_t step_at = 0;  // reference sample of the step (in the pause)
+    double pause_begin_s = 0.0, pause_end_s = 0.0;
+};
+
+StepCase joined_sentences() {
+    StepCase c;
+    const std::vector<float> pause(24000, 0.0f);
+    for (const char* name : {"demo", "sh_positions", "s_clusters", "z_voiced", "zh_medial"}) {
+        if (!c.reference.empty()) c.reference.insert(c.reference.end(), pause.begin(), pause.end());
+        const auto x = speech(name);
+        c.reference.insert(c.reference.end(), x.begin(), x.end());
+        if (std::string(name) == "sh_positions") {
+            c.step_at = std::int64_t(c.reference.size()) + 12000;
+            c.pause_begin_s = double(c.reference.size()) / 48000.0;
+            c.pause_end_s = c.pause_begin_s + 0.5;
+        }
+    }
+    return c;
+}
+
+// The degraded: `coded` (the reference through a codec) delayed by
+// `delay` samples, then from reference sample `at` on by `step` more
+// (inserted silence when positive, dropped samples when negative), cut to
+// the reference's length.
+std::vector<float> with_step(const std::vector<float>& coded, std::int64_t delay, std::int64_t at,
+                             std::int64_t step) {
+    std::vector<float> y(std::size_t(delay), 0.0f);
+    y.insert(y.end(), coded.begin(), coded.end());
+    const auto cut = y.begin() + (at + delay);
+    if (step > 0)
+        y.insert(cut, std::size_t(step), 0.0f);
+    else
+        y.erase(cut, cut + (-step));
+    y.resize(coded.size(), 0.0f);
+    return y;
+}
+
+struct Polled {
+    std::vector<SibilantEventResult> events;
+    std::vector<double> latency_s;  // stream time when polled - the sibilant's end
+    ProbeStatus status;
+};
+
+// 10 ms pushes, as a server's audio callback would.
+Polled stream_10ms(std::span<const float> ref, std::span<const float> deg) {
+    Probe probe(ProbeConfig{.mode = ProbeMode::FullReference});
+    Polled out;
+    SibilantEventResult e;
+    for (std::size_t pos = 0; pos < ref.size(); pos += 480) {
+        const std::size_t n = std::min<std::size_t>(480, ref.size() - pos);
+        EXPECT_EQ(probe.push(ref.subspan(pos, n), deg.subspan(pos, n)), ProbeStatusCode::Ok);
+        while (probe.poll_event(e)) {
+            out.events.push_back(e);
+            out.latency_s.push_back(double(pos + n) / 48000.0 - e.end_s);
+        }
+    }
+    probe.finish();
+    while (probe.poll_event(e)) {
+        out.events.push_back(e);
+        out.latency_s.push_back(double(ref.size()) / 48000.0 - e.end_s);
+    }
+    out.status = probe.status();
+    return out;
+}
+
+// After a step of +-20 or +-120 ms, the events after it are compared at the
+// new delay, with the scores of the same stream without the step within 5
+// points (only the new segment's locked gain differs, by a few hundredths
+// of a dB; the same bound as whole-file against incremental alignment);
+// those before it are the same events with the same scores. Where in the
+// pause the aligner puts the change point is its choice (silence explains
+// both delays equally): an event near the pause whose frames touch the
+// guard zone (10 ms + |step| either side of that point) is not compared.
+TEST(Probe, FollowsADelayStepAfterTheLock) {
+    const StepCase c = joined_sentences();
+    const std::int64_t delay = 960;  // 20 ms, plus the codec's own
+    const double step_at_s = double(c.step_at) / 48000.0;
+    double worst_score_difference = 0.0, worst_latency_s = 0.0;
+    int not_compared = 0, cases = 0;
+    for (int bitrate_bps : {0, 24000}) {
+        const std::vector<float> coded = bitrate_bps == 0 ? c.reference : opus(c.reference, bitrate_bps);
+        const Polled plain = stream_10ms(c.reference, with_step(coded, delay, c.step_at, 0));
+        ASSERT_TRUE(plain.status.aligned);
+        ASSERT_EQ(plain.status.steps_followed, 0);
+        ASSERT_GT(plain.events.size(), 10u);
+        for (std::int64_t step_ms : {20, 120, -20, -120}) {
+            const std::int64_t step = step_ms * 48;
+            const std::string what = "bitrate " + std::to_string(bitrate_bps) + " step " + std::to_string(step_ms);
+            const std::vector<float> deg = with_step(coded, delay, c.step_at, step);
+            const Polled s = stream_10ms(c.reference, deg);
+            ASSERT_TRUE(s.status.aligned) << what;
+            EXPECT_TRUE(s.status.following) << what;
+            EXPECT_EQ(s.status.steps_followed, 1) << what;
+            EXPECT_NEAR(s.status.delay_ms, plain.status.delay_ms + double(step_ms), 2.0 / 48.0 + 1e-9) << what;
+            // Detection runs on the reference: the same events either way.
+            ASSERT_EQ(s.events.size(), plain.events.size()) << what;
+            int after = 0;
+            for (std::size_t i = 0; i < s.events.size(); ++i) {
+                const SibilantEventResult& a = s.events[i];
+                const SibilantEventResult& b = plain.events[i];
+                const std::string event = what + " event " + std::to_string(i) + " at " + std::to_string(a.start_s);
+                ASSERT_EQ(a.start_s, b.start_s) << event;
+                ASSERT_TRUE(b.compared) << event;
+                if (!a.compared) {
+                    // The guard zone lies in the pause, the event's frames reach 60 ms out.
+                    const double reach_s = 0.010 + std::abs(double(step_ms)) / 1000.0 + 0.06 + 0.01;
+                    EXPECT_LT(a.start_s, c.pause_end_s + reach_s) << event;
+                    EXPECT_GT(a.end_s, c.pause_begin_s - reach_s) << event;
+                    EXPECT_NE(a.why.find("guard zone of a delay step"), std::string::npos) << event << ": " << a.why;
+                    ++not_compared;
+                } else if (a.end_s < step_at_s) {
+                    EXPECT_EQ(a.lisp, b.lisp) << event;
+                    EXPECT_EQ(a.smearing, b.smearing) << event;
+                    EXPECT_EQ(a.delay_ms, b.delay_ms) << event;
+                } else {
+                    ++after;
+                    EXPECT_NEAR(a.delay_ms, b.delay_ms + double(step_ms), 2.0 / 48.0 + 1e-9) << event;
+                    EXPECT_NEAR(a.lisp, b.lisp, 5.0) << event;
+                    EXPECT_NEAR(a.smearing, b.smearing, 5.0) << event;
+                    worst_score_difference =
+                        std::max({worst_score_difference, std::abs(a.lisp - b.lisp), std::abs(a.smearing - b.smearing)});
+                }
+            }
+            EXPECT_GT(after, 5) << what;
+            ++cases;
+            // The wait for a final delay is bounded by the 8 s store (what
+            // would leave it goes in), plus the detector's 150 ms.
+            for (double l : s.latency_s) {
+                EXPECT_LT(l, 8.15) << what;
+                worst_latency_s = std::max(worst_latency_s, l);
+            }
+            EXPECT_GE(s.status.max_event_latency_s + 0.010 + 1e-9,
+                      *std::max_element(s.latency_s.begin(), s.latency_s.end()))
+                << what;
+        }
+    }
+    std::printf("after a step: scores within %.2f points of the stream without it; %d events not compared in "
+                "%d cases; worst event latency %.2f s\n",
+                worst_score_difference, not_compared, cases, worst_latency_s);
+}
+
+// The same stream with a step, cut into random chunks, and the batch
+// incremental analysis of it: identical events (and delays) and summary.
+TEST(Probe, StepFollowingIsIndependentOfChunkingAndEqualsIncrementalBatch) {
+    const StepCase c = joined_sentences();
+    const std::vector<float> deg = with_step(opus(c.reference, 16000), 1776, c.step_at, -120 * 48);
+    const AnalysisResult batch =
+        analyze(c.reference, deg, AnalyzeOptions{.alignment = AlignmentMode::Incremental});
+    EXPECT_EQ(batch.alignment.segments, 2);
+    for (std::uint32_t seed = 1; seed <= 4; ++seed) {
+        const Streamed s = stream_with_reference(c.reference, deg, random_chunks(c.reference.size(), 200 + seed));
+        const std::string what = "seed " + std::to_string(seed);
+        EXPECT_EQ(s.status.steps_followed, 1) << what;
+        EXPECT_EQ(s.status.delay_ms, batch.alignment.delay_ms) << what;
+        expect_same_events(s.events, batch.events, what);
+        ASSERT_EQ(s.events.size(), batch.events.size());
+        for (std::size_t i = 0; i < s.events.size(); ++i) EXPECT_EQ(s.events[i].delay_ms, batch.events[i].delay_ms);
+        expect_same_summary(s.summary, batch.summary, what);
+    }
+}
+
+// The degraded leg starts 12 s late (silent until then): the aligner can
+// settle only once the degraded carries speech, after the 8 s store has let
+// the start go. The analysis starts where the store began at the lock and
+// says how much it skipped; the batch incremental analysis reports it (and
+// warns).
+TEST(Probe, AStartTheAlignerNeedsOver8sForIsSkippedAndSaid) {
+    const StepCase c = joined_sentences();
+    std::vector<float> ref = c.reference;
+    ref.insert(ref.end(), c.reference.begin(), c.reference.end());
+    std::vector<float> deg = with_step(ref, 960, 0, 0);
+    const std::size_t late = 12 * 48000;
+    std::fill(deg.begin(), deg.begin() + std::ptrdiff_t(late), 0.0f);
+    const Polled s = stream_10ms(ref, deg);
+    ASSERT_TRUE(s.status.aligned);
+    // Settled on the first window with the degraded in it ([12 s, 14 s),
+    // done once the degraded reached 15 s), at which the store held 8 s.
+    const std::int64_t skipped = s.status.skipped_samples;
+    EXPECT_GE(skipped, std::int64_t(15 - 8) * 48000);
+    EXPECT_LE(skipped, std::int64_t(17 - 8) * 48000);
+    EXPECT_EQ(skipped % 240, 0);  // the lock falls on an aligner step
+    ASSERT_FALSE(s.events.empty());
+    EXPECT_GE(s.events.front().start_s, double(skipped) / 48000.0);
+    // The events from the degraded's start on are compared as usual.
+    int compared_after_start = 0;
+    for (const auto& e : s.events) compared_after_start += e.compared && e.start_s > 12.0;
+    EXPECT_GT(compared_after_start, 20);
+    const AnalysisResult batch = analyze(ref, deg, AnalyzeOptions{.alignment = AlignmentMode::Incremental});
+    EXPECT_EQ(batch.alignment.skipped_s, double(skipped) / 48000.0);
+    EXPECT_NE(batch.alignment.warning.find("were not analysed"), std::string::npos) << batch.alignment.warning;
+    expect_same_events(batch.events, s.events, "batch incremental");
+    // A stream that settles in time skips nothing.
+    const Polled prompt = stream_10ms(ref, with_step(ref, 960, 0, 0));
+    EXPECT_EQ(prompt.status.skipped_samples, 0);
+    std::printf("degraded 12 s late: %.2f s skipped\n", double(skipped) / 48000.0);
+}
+
+// Three hours with a reference, 100 ms pushes: after creation nothing is
+// allocated, however long the stream (the aligner keeps its last windows
+// and running counts, not a list of every window). The joined test speech
+// over and over, the degraded 20 ms behind; built chunk by chunk, as a
+// server would receive it.
+TEST(Probe, ThreeHoursWithAReferenceAllocateNothingAfterCreation) {
+    const StepCase c = joined_sentences();
+    const std::vector<float>& x = c.reference;
+    const auto period = std::int64_t(x.size());
+    const std::int64_t delay = 960, total = std::int64_t(3 * 3600) * 48000;
+    const std::size_t chunk = 4800;
+    std::vector<float> ref(chunk), deg(chunk);
+    Probe probe(ProbeConfig{.mode = ProbeMode::FullReference});
+    SibilantEventResult e;
+    e.why.reserve(1024);
+    std::int64_t polled = 0, compared = 0;
+    const std::size_t allocations = test::allocations_during([&] {
+        for (std::int64_t pos = 0; pos < total; pos += std::int64_t(chunk)) {
+            for (std::size_t i = 0; i < chunk; ++i) {
+                const std::int64_t n = pos + std::int64_t(i);
+                ref[i] = x[std::size_t(n % period)];
+                deg[i] = n >= delay ? 0.5f * x[std::size_t((n - delay) % period)] : 0.0f;
+            }
+            probe.push(std::span<const float>(ref), std::span<const float>(deg));
+            while (probe.poll_event(e)) {
+                ++polled;
+                compared += e.compared;
+            }
+        }
+        probe.finish();
+        while (probe.poll_event(e)) {
+            ++polled;
+            compared += e.compared;
+        }
+    });
+    EXPECT_EQ(allocations, 0u);
+    const ProbeStatus st = probe.status();
+    EXPECT_TRUE(st.aligned);
+    EXPECT_TRUE(st.following);
+    EXPECT_EQ(st.steps_followed, 0);
+    EXPECT_NEAR(st.delay_ms, 20.0, 1e-9);
+    EXPECT_EQ(st.analysed_samples, total);
+    // Every repetition has the same sibilants, all compared.
+    EXPECT_GT(polled, 40 * (total / period));
+    EXPECT_EQ(compared, polled);
+    std::printf("3 h stream: %lld events, %zu allocations after creation\n", static_cast<long long>(polled),
+                allocations);
+}
+
 }  // namespace
 }  // namespace sibilant
 

@@ -162,6 +162,10 @@ struct AlignmentReport {
     /// at the delay measured around it (SibilantEventResult::delay_ms).
     bool time_varying = false;
     std::vector<DelayTrackPoint> delay_track;
+    /// Incremental alignment: the start of the reference left unanalysed
+    /// because the aligner needed longer than the probe's 8 s store to
+    /// settle (with a warning); 0 otherwise.
+    double skipped_s = 0;
 };
 
 struct AnalysisResult {

@@ -14,10 +14,24 @@
 //    last 8 s are kept while it waits). A whole-file analysis
 //    (sibilant::analyze) aligns on the whole file instead; analyze() with
 //    AnalyzeOptions::alignment = Incremental runs this probe and agrees with
-//    it exactly. Delay steps after the lock (a jitter buffer) are not
-//    followed: status() reports the aligner's current delay so a caller can
-//    see it move.
+//    it exactly.
 //
+// Delay steps (FullReference): a jitter buffer that inserts or drops audio
+// mid-stream steps the delay. The analysis follows the aligner's delay map:
+// each reference sample goes to the analysis only once its delay is final
+// (Aligner::final_until_sample(): the step that could still split it would
+// have been seen), at the delay and gain of the segment holding it, each
+// segment's locked the first time the analysis reaches it. Events whose
+// frames touch a step's guard zone (10 ms + |step| either side of the change
+// point) are reported not compared; every other event says in delay_ms the
+// delay it was compared at. The cost is latency: with the aligner's 2 s
+// windows and 1 s search range an event comes out about 4-7 s after its
+// sibilant ended (measured in tests/test_probe.cpp; status() reports the
+// worst), instead of about 120 ms without a reference. In a pause longer
+// than the 8 s store allows, what would leave the store goes in at the
+// current delay (a step located there is followed from where the analysis
+// had got to). Drift (the aligner's Drift status after the lock) is not
+// followed: the last delay is kept and status().following turns false.
 // Results depend only on the samples, not on how they were chunked: for any
 // chunking, the events and the summary equal those of the batch functions
 // (analyze_no_reference(), analyze() with Incremental alignment).
@@ -28,9 +42,10 @@
 // summary() allocates its verdict text. Memory per probe: measured by
 // bench/ (README: "Live probe").
 //
-// Latency: an event is ready at most about 120 ms (stream time) after its
-// sibilant ended (detector lookahead 100 ms + 10 ms gap + a hop + the STFT
-// frame); status().max_event_latency_s reports the worst seen.
+// Latency: without a reference an event is ready at most about 120 ms (stream
+// time) after its sibilant ended (detector lookahead 100 ms + 10 ms gap + a
+// hop + the STFT frame); with one, add the wait for a final delay (above).
+// status().max_event_latency_s reports the worst seen.
 //
 // Thread safety: a probe is not shared between threads without the caller's
 // own locking; separate probes need no locking between them (the FFTW plans
@@ -79,18 +94,34 @@ struct ProbeStatus {
     std::int64_t analysed_samples = 0;   ///< Of those, through the analysis so far.
     std::int64_t events = 0;             ///< Events judged so far.
     std::int64_t overwritten_events = 0; ///< Events lost from a full queue (still summarised).
-    double max_event_latency_s = 0.0;    ///< Worst sibilant-end-to-event delay seen (stream time).
+    /// Worst sibilant-end-to-event delay seen (stream time). With a reference
+    /// an upper bound: the analysis's own worst plus its largest lag behind
+    /// the stream when it judged events.
+    double max_event_latency_s = 0.0;
     double degraded_bandwidth_hz = 0.0;  ///< As in AnalysisResult.
     // FullReference only.
     bool aligned = false;                ///< The delay is locked; analysis runs.
-    double delay_ms = 0.0;               ///< Locked delay (degraded lags reference when positive).
-    double gain_db = 0.0;                ///< Locked gain.
-    double current_delay_ms = 0.0;       ///< The aligner's latest estimate (moves on a delay step).
-    double alignment_confidence = 0.0;   ///< The aligner's, at the lock (0..1).
+    /// Delay the analysis compares at now: the locked delay of the segment
+    /// it has reached (degraded lags reference when positive).
+    double delay_ms = 0.0;
+    double gain_db = 0.0;                ///< ... and that segment's locked gain.
+    /// The aligner's latest estimate: it moves on a delay step some seconds
+    /// before delay_ms does (the analysis lags, see "Delay steps").
+    double current_delay_ms = 0.0;
+    double alignment_confidence = 0.0;   ///< The aligner's, for that segment (0..1).
+    /// Delay steps the analysis has moved across since the lock.
+    std::int64_t steps_followed = 0;
+    /// Steps are followed (true from the lock until the aligner stops giving
+    /// a delay map: drift or overrun, when the last delay is kept).
+    bool following = false;
     /// The aligner's state ("pending", "aligned", "no common content", ...);
     /// a static string. Empty in NoReference mode.
     const char* alignment_status = "";
-    std::int64_t skipped_samples = 0;    ///< Reference samples that left the 8 s store before the lock.
+    /// Reference samples not analysed: those that left the 8 s store before
+    /// the aligner settled (a start it needed more than 8 s for). The
+    /// analysis starts after them (they go in as silence, so event times
+    /// stay the stream's).
+    std::int64_t skipped_samples = 0;
 };
 
 class Probe {

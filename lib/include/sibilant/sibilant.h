@@ -117,11 +117,12 @@ typedef struct sibilant_summary {
     char verdict[40];            /* "clean", "lisp", "smearing", "dropouts", "lisp+smearing", ...,
                                     "no-sibilants" */
     double degraded_bandwidth_hz;
-    double max_event_latency_s;  /* worst sibilant-end-to-event delay seen, stream time */
+    double max_event_latency_s;  /* worst sibilant-end-to-event delay seen, stream time (with a
+                                    reference an upper bound, seconds: see probe.hpp) */
     int64_t samples;             /* processed-stream samples taken */
     int64_t overwritten_events;
     int aligned;                 /* reference mode: the delay is locked */
-    double delay_ms, gain_db;    /* reference mode: the locked alignment */
+    double delay_ms, gain_db;    /* reference mode: the locked alignment in use (it follows delay steps) */
 } sibilant_summary;
 
 int sibilant_probe_summary(const sibilant_probe* probe, sibilant_summary* summary);

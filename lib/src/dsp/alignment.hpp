@@ -124,16 +124,20 @@
 //    its change point located (retrospectively, up to one window back); a
 //    creeping delay needs two windows. Delays of reference samples before
 //    final_until_sample() will not change; later ones may still be split by a
-//    step not yet confirmed.
+//    step not yet confirmed. final_until_sample() allows for the guard zone
+//    a later step leaves before its change point (up to 10 ms + max_delay_s +
+//    the current delay) and stops at the last segment's start while only one
+//    window shows its step (one the file's last window alone shows is dropped).
 //  - A segment's delay and gain may be refined (by a sample, a few tenths of a
 //    dB) as more of it arrives.
 //  - "Too short", "reference silent" and a last partial window are known only
 //    at the end; other failures are reported once two speech windows agree.
 // Memory is bounded (rings sized at set-up: about window_s + 2 * max_delay_s +
 // max_skew_s of full-rate audio per stream, plus 4 windows of 4 kHz history)
-// whatever the stream length. push(), end_*() and finish() do not throw and do
-// not allocate, except when the list of windows outgrows what was reserved
-// (one hour of windows). The two streams must be pushed roughly in step: if one
+// whatever the stream length, but for the list of windows: with every window
+// kept (the default) push(), end_*() and finish() allocate once it outgrows
+// what was reserved (one hour of windows); with kept_windows set they never
+// do (nor throw), but for the list of segments beyond 256 delay steps. The two streams must be pushed roughly in step: if one
 // runs more than max_skew_s ahead of what the other allows to process, the
 // aligner stops with status Overrun.
 #pragma once
@@ -155,6 +159,13 @@ struct AlignerConfig {
     double settle_speech_s = 1.0;  ///< Reference speech a segment needs before the delay counts as settled.
     double min_duration_s = 0.5;   ///< Shorter reference or degraded: TooShort.
     double max_skew_s = 2.0;       ///< How far one pushed stream may run ahead of the other. [0, 60].
+    /// Windows kept. 0: every one (batch; AlignmentResult::windows lists
+    /// them, and the end judges the whole file: steps 7-9). N > 0, for a
+    /// stream of any length: the last N, the decision from running counts
+    /// (the same as from the list), nothing allocated after set-up; the
+    /// whole file is judged at the end only while no window has left, and
+    /// result().windows holds the last N. [0, 100000].
+    int kept_windows = 0;
 };
 
 /// Throws Error naming the setting, the bad value and its allowed range.
@@ -284,6 +295,14 @@ public:
     double current_gain_db() const noexcept;
     double current_confidence() const noexcept;           ///< Of the latest segment (mean coarse).
     std::int64_t final_until_sample() const noexcept;     ///< See the header comment.
+    /// Reference windows processed so far: the queries above and below change
+    /// only when this does (a live probe asks status() only then).
+    std::int64_t windows_processed() const noexcept;
+    /// The delay map so far, without allocating: segments in reference order,
+    /// as result() lists them while streaming (the last one still open). A
+    /// segment's delay and gain may still be refined while it is open.
+    std::size_t segment_count() const noexcept;
+    DelaySegment segment(std::size_t index) const noexcept;
 
     /// Full result so far (allocates: the reason text and the lists).
     AlignmentResult result() const;

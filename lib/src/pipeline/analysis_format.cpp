@@ -140,6 +140,7 @@ json pipeline::result_json(const AnalysisResult& r) {
                 {"drift_ppm", std::isfinite(r.alignment.drift_ppm) ? json(rounded(r.alignment.drift_ppm, 2)) : json(nullptr)},
                 {"drift_compensated", r.alignment.drift_compensated},
                 {"time_varying", r.alignment.time_varying},
+                {"skipped_s", rounded(r.alignment.skipped_s, 3)},
                 {"delay_track", delay_track_json(r.alignment.delay_track)}}},
               {"degraded_bandwidth_hz", rounded(r.degraded_bandwidth_hz, 0)},
               {"summary",

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <string>
@@ -174,8 +175,17 @@ void analyze_incremental(const AnalyzeOptions& options, AnalysisResult& result, 
     result.alignment.delay_ms = status.delay_ms;
     result.alignment.gain_db = status.gain_db;
     result.alignment.confidence = status.alignment_confidence;
-    result.alignment.segments = 1;
+    result.alignment.segments = 1 + int(status.steps_followed);
     result.alignment.drift_ppm = std::numeric_limits<double>::quiet_NaN();  // the probe does not measure it
+    result.alignment.skipped_s = double(status.skipped_samples) / kInternalRateHz;
+    if (status.skipped_samples > 0) {
+        char text[200];
+        std::snprintf(text, sizeof text,
+                      "the first %.2f s were not analysed: the aligner settled only after the probe's store had "
+                      "let them go",
+                      result.alignment.skipped_s);
+        result.alignment.warning = text;
+    }
     result.summary = probe.summary();
     result.degraded_bandwidth_hz = status.degraded_bandwidth_hz;
 }

@@ -1,8 +1,9 @@
 // sibilant::Probe: the kernel (pipeline/kernel) driven live. No reference:
 // samples straight in. Full reference: both streams into the streaming
-// aligner and into 8 s stores; once the aligner settles, its delay and gain
-// are locked and the stores are replayed into the kernel, which from then on
-// follows the stream as far as the degraded has arrived. Opus packets go
+// aligner and into 8 s stores; once the aligner settles, the stores are
+// replayed into the kernel as far as the aligner's delays are final, each
+// sample at the delay and gain of its delay-map segment (locked when the
+// kernel first reaches it), so delay steps are followed. Opus packets go
 // through OpusPacketDecoder first.
 //
 // Every stage is fed at absolute hop boundaries (aligner and stores in 5 ms
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -29,6 +31,14 @@ constexpr int kRateHz = 48000;
 constexpr std::int64_t kStepSamples = 240;       // 5 ms: the aligner's feeding step
 constexpr double kStoreSeconds = 8.0;            // kept while the aligner settles
 constexpr std::size_t kConvertBlock = 480;       // int16 -> float on the stack
+// Segments of the delay map kept for the kernel: the analysis lags the
+// aligner by a few seconds, segments last a window (2 s) or more.
+constexpr std::size_t kFollowedSegments = 8;
+// Aligner windows kept (2 s each): a stream of any length allocates nothing
+// after creation, and one of up to 64 s is judged at its end on every
+// window as align() would (the whole-file rescues, steps 7-9 of
+// dsp/alignment.hpp).
+constexpr int kAlignerWindows = 32;
 
 pipeline::KernelConfig kernel_config(const ProbeConfig& c) {
     pipeline::KernelConfig k;
@@ -53,6 +63,10 @@ const char* to_string(ProbeStatusCode code) noexcept {
 
 struct Probe::Impl {
     ProbeConfig config;
+    // The delay map the kernel compares at (the aligner's recent segments
+    // with the delays and gains the probe used): its gaps are the guard zones
+    // of followed steps. Declared before the kernel, which points to it.
+    dsp::AlignmentResult followed;
     pipeline::Kernel kernel;
     std::optional<OpusPacketDecoder> packets;  // only when packets are taken
     bool finished = false;
@@ -62,23 +76,31 @@ struct Probe::Impl {
     std::unique_ptr<dsp::Aligner> aligner;
     dsp::SampleRing reference_store, degraded_store;
     bool locked = false;
-    std::int64_t delay_samples = 0;
-    double gain_db = 0.0, confidence = 0.0;
-    float scale = 1.0f;
+    bool following = false;              // the aligner still gives a delay map
+    std::int64_t windows_seen = -1;      // aligner windows when the map was last read
+    std::size_t first_segment = 0;       // aligner index of followed.segments[0]
+    std::size_t used_segments = 0;       // aligner segments whose delay and gain the kernel got
+    std::size_t current_segment = 0;     // ... the one fed last (aligner index; in `followed`)
+    std::int64_t steps_followed = 0;
     std::int64_t next_reference = 0;  // next reference sample for the kernel
     std::int64_t skipped = 0;
+    std::int64_t max_analysis_lag = 0;  // stream samples past the kernel's when it judged events
     std::array<float, kStepSamples> reference_chunk{}, degraded_chunk{};
 
     explicit Impl(const ProbeConfig& c)
         : config(c),
-          kernel(kernel_config(c)),
+          kernel(kernel_config(c), c.mode == ProbeMode::FullReference ? &followed : nullptr),
           reference_store(c.mode == ProbeMode::FullReference ? std::size_t(kStoreSeconds * kRateHz) : 1),
           degraded_store(c.mode == ProbeMode::FullReference ? std::size_t(kStoreSeconds * kRateHz) : 1) {
         if (c.packets.output_rate_hz != kRateHz || c.packets.channels != 1)
             throw Error("probe: packets must be decoded to 48000 Hz mono (output_rate_hz " +
                         std::to_string(c.packets.output_rate_hz) + ", channels " +
                         std::to_string(c.packets.channels) + ")");
-        if (c.mode == ProbeMode::FullReference) aligner = std::make_unique<dsp::Aligner>();
+        if (c.mode == ProbeMode::FullReference) {
+            aligner = std::make_unique<dsp::Aligner>(dsp::AlignerConfig{.kept_windows = kAlignerWindows});
+            followed.status = dsp::AlignmentStatus::AlignedPiecewise;
+            followed.segments.reserve(kFollowedSegments);
+        }
         if (c.mode == ProbeMode::NoReference && c.accept_packets) packets.emplace(c.packets);
     }
 
@@ -99,24 +121,29 @@ struct Probe::Impl {
             degraded_store.push(d);
             samples += std::int64_t(take);
             pos += take;
-            // After the lock the aligner keeps running for status(): its
-            // current delay shows a step the locked analysis does not follow.
             aligner->push_reference(r);
             aligner->push_degraded(d);
-            if (!locked && aligner->settled()) lock();
+            // The aligner's answers change only when it has processed a window.
+            if (aligner->windows_processed() != windows_seen) {
+                windows_seen = aligner->windows_processed();
+                if (!locked && aligner->settled()) lock();
+                if (locked) read_delay_map();
+            }
             if (locked) advance(false);
         }
     }
 
     void lock() noexcept {
         locked = true;
-        delay_samples = aligner->current_delay_samples();
-        gain_db = aligner->current_gain_db();
-        confidence = aligner->current_confidence();
-        scale = static_cast<float>(std::pow(10.0, -gain_db / 20.0));
-        // From the start of the stream if the stores still hold it.
+        following = true;
+        read_delay_map();
+        // From the start of the stream if the stores still hold it: the
+        // first reference sample both stores still hold, its degraded
+        // counterpart at the first segment's delay. (Before the degraded's
+        // own start there is nothing to lose: it is silence there.)
+        const std::int64_t delay = followed.segments.front().delay_samples;
         next_reference = std::max<std::int64_t>(
-            {0, reference_store.oldest(), degraded_store.oldest() - std::max<std::int64_t>(delay_samples, 0)});
+            {0, reference_store.oldest(), degraded_store.oldest() > 0 ? degraded_store.oldest() - delay : 0});
         skipped = next_reference;
         // The kernel's timeline starts at reference sample 0: what left the
         // store goes in as silence, so event times stay the reference's.
@@ -129,25 +156,109 @@ struct Probe::Impl {
         }
     }
 
-    // Feeds the kernel every reference sample whose degraded counterpart
-    // has arrived (at the end of the stream: all of them, the degraded
-    // silent past its end).
+    // Copies the aligner's recent segments into `followed`, keeping the delay
+    // and gain of those the kernel has already been fed at (the aligner may
+    // refine them by a sample or a few tenths of a dB; what was fed stays).
+    // Once the aligner stops giving a map (drift, overrun), the probe keeps
+    // the map it had and goes on at its last delay.
+    void read_delay_map() noexcept {
+        if (!following) return;
+        if (!aligner->settled()) {
+            following = false;
+            return;
+        }
+        auto& map = followed.segments;
+        const std::size_t count = aligner->segment_count();
+        // At the end the aligner drops a step only its last window showed.
+        while (!map.empty() && first_segment + map.size() > count) map.pop_back();
+        for (std::size_t i = first_segment; i < count; ++i) {
+            dsp::DelaySegment segment = aligner->segment(i);
+            if (i - first_segment == map.size()) {
+                if (map.size() == kFollowedSegments) {  // the oldest is long behind the analysis
+                    map.erase(map.begin());
+                    ++first_segment;
+                }
+                map.push_back(segment);
+                continue;
+            }
+            dsp::DelaySegment& kept = map[i - first_segment];
+            if (i < used_segments) {
+                segment.delay_samples = kept.delay_samples;
+                segment.gain_db = kept.gain_db;
+            }
+            kept = segment;
+        }
+    }
+
+    // Index in `followed` of the segment whose delay reference sample n is
+    // compared at: its own, or in a guard zone the nearer side's (events
+    // there are not compared; the samples only keep the kernel's long-term
+    // measures fed).
+    std::size_t segment_at(std::int64_t n) const noexcept {
+        const auto& map = followed.segments;
+        for (std::size_t i = 0; i + 1 < map.size(); ++i)
+            if (2 * n < map[i].ref_end_sample + map[i + 1].ref_begin_sample) return i;
+        return map.size() - 1;
+    }
+
+    // ... and the first sample after n at another segment's delay.
+    std::int64_t segment_end(std::size_t i) const noexcept {
+        const auto& map = followed.segments;
+        if (i + 1 >= map.size()) return std::numeric_limits<std::int64_t>::max();
+        return (map[i].ref_end_sample + map[i + 1].ref_begin_sample + 1) / 2;
+    }
+
+    // Feeds the kernel the reference samples whose delay is final (their
+    // degraded counterpart has arrived; at the end of the stream all of
+    // them, the degraded silent past its end), and whatever the stores
+    // would otherwise lose at the next step (a long pause without a found
+    // window): that goes in at the delay it has now.
     void advance(bool at_end) noexcept {
         const std::int64_t reference_end = reference_store.count();
-        const std::int64_t limit = at_end ? reference_end
-                                          : std::min(reference_end, degraded_store.count() - delay_samples);
+        std::int64_t limit = reference_end;
+        if (!at_end && following) {
+            const std::int64_t would_lose =
+                reference_end + kStepSamples - std::int64_t(reference_store.capacity());
+            limit = std::min(reference_end, std::max(aligner->final_until_sample(), would_lose));
+        }
         while (next_reference < limit) {
-            const auto take = std::size_t(std::min<std::int64_t>(kStepSamples, limit - next_reference));
+            const std::size_t index = segment_at(next_reference);
+            dsp::DelaySegment& segment = followed.segments[index];
+            const std::size_t aligner_index = first_segment + index;
+            if (aligner_index >= used_segments) {
+                used_segments = aligner_index + 1;
+                if (aligner_index > 0) ++steps_followed;
+            }
+            current_segment = aligner_index;
+            const std::int64_t delay = segment.delay_samples;
+            std::int64_t end = std::min(limit, segment_end(index));
+            if (!at_end) {
+                // The degraded counterpart must have arrived, unless the
+                // store is about to lose the degraded the sample needs.
+                const std::int64_t would_lose =
+                    degraded_store.count() + kStepSamples - std::int64_t(degraded_store.capacity()) - delay;
+                end = std::min(end, std::max(degraded_store.count() - delay, would_lose));
+            }
+            if (end <= next_reference) break;
+            const auto take = std::size_t(std::min<std::int64_t>(kStepSamples, end - next_reference));
+            const float scale = static_cast<float>(std::pow(10.0, -segment.gain_db / 20.0));
             reference_store.copy(next_reference, std::span<float>(reference_chunk.data(), take));
             for (std::size_t i = 0; i < take; ++i) {
-                const std::int64_t j = next_reference + std::int64_t(i) + delay_samples;
+                const std::int64_t j = next_reference + std::int64_t(i) + delay;
                 degraded_chunk[i] = j >= degraded_store.oldest() && j < degraded_store.count()
                                         ? degraded_store.at(j) * scale
                                         : 0.0f;
             }
+            followed.delay_samples = delay;
+            followed.delay_ms = 1000.0 * double(delay) / kRateHz;
+            const std::int64_t judged = kernel.events_judged();
             kernel.push(std::span<const float>(reference_chunk.data(), take),
                         std::span<const float>(degraded_chunk.data(), take));
             next_reference += std::int64_t(take);
+            // The kernel times its events' latency on its own timeline; the
+            // stream is this far ahead of it.
+            if (kernel.events_judged() != judged)
+                max_analysis_lag = std::max(max_analysis_lag, samples - kernel.samples());
         }
     }
 
@@ -155,13 +266,14 @@ struct Probe::Impl {
         if (finished) return;
         finished = true;
         if (full_reference()) {
-            if (!locked) {
-                aligner->end_reference();
-                aligner->end_degraded();
-                aligner->finish();
-                if (aligner->settled()) lock();
+            aligner->end_reference();
+            aligner->end_degraded();
+            aligner->finish();
+            if (!locked && aligner->settled()) lock();
+            if (locked) {
+                read_delay_map();
+                advance(true);
             }
-            if (locked) advance(true);
         }
         kernel.finish();
     }
@@ -260,15 +372,25 @@ ProbeStatus Probe::status() const noexcept {
     st.analysed_samples = s.kernel.samples();
     st.events = s.kernel.events_judged();
     st.overwritten_events = s.kernel.overwritten_events();
-    st.max_event_latency_s = s.kernel.max_event_latency_s();
+    st.max_event_latency_s = s.kernel.max_event_latency_s() + double(s.max_analysis_lag) / kRateHz;
     st.degraded_bandwidth_hz = s.kernel.degraded_bandwidth_hz();
     if (s.full_reference()) {
         st.aligned = s.locked;
-        st.delay_ms = 1000.0 * double(s.delay_samples) / kRateHz;
-        st.gain_db = s.gain_db;
+        if (s.locked) {
+            // Clamped: at the end the aligner may drop the segment fed last
+            // (a step only its last window showed, reached in a long pause).
+            const auto& map = s.followed.segments;
+            const std::size_t at = std::min(s.current_segment - std::min(s.current_segment, s.first_segment),
+                                            map.size() - 1);
+            const dsp::DelaySegment& used = map[at];
+            st.delay_ms = 1000.0 * double(used.delay_samples) / kRateHz;
+            st.gain_db = used.gain_db;
+            st.alignment_confidence = used.confidence;
+        }
+        st.following = s.following;
+        st.steps_followed = s.steps_followed;
         st.current_delay_ms = 1000.0 * double(s.aligner->current_delay_samples()) / kRateHz;
         st.skipped_samples = s.skipped;
-        st.alignment_confidence = s.confidence;
         st.alignment_status = dsp::to_string(s.aligner->status());
     }
     return st;

@@ -63,6 +63,7 @@ void validate(const AlignerConfig& c) {
     if (!(c.settle_speech_s >= 0.0 && c.settle_speech_s <= 60.0)) fail("settle_speech_s", c.settle_speech_s, "[0, 60]");
     if (!(c.min_duration_s >= 0.1 && c.min_duration_s <= 60.0)) fail("min_duration_s", c.min_duration_s, "[0.1, 60]");
     if (!(c.max_skew_s >= 0.0 && c.max_skew_s <= 60.0)) fail("max_skew_s", c.max_skew_s, "[0, 60]");
+    if (!(c.kept_windows >= 0 && c.kept_windows <= 100000)) fail("kept_windows", c.kept_windows, "[0, 100000]");
 }
 
 Aligner::Impl::Impl(const AlignerConfig& c) : config(c) {
@@ -118,11 +119,12 @@ Aligner::Impl::Impl(const AlignerConfig& c) : config(c) {
     env_fine_sum.assign(env_fine_deg.size() + 1, 0.0);
     env_fine_sum_sq.assign(env_fine_deg.size() + 1, 0.0);
     env_curve_sum.assign(std::size_t(max_delay_low) + 1, 0.0);
-    windows.reserve(kReservedWindows);
-    window_ref_energy.reserve(kReservedWindows);
-    window_deg_energy.reserve(kReservedWindows);
-    window_env_ref_energy.reserve(kReservedWindows);
-    window_env_deg_energy.reserve(kReservedWindows);
+    const std::size_t reserved = c.kept_windows > 0 ? std::size_t(c.kept_windows) : kReservedWindows;
+    windows.reserve(reserved);
+    window_ref_energy.reserve(reserved);
+    window_deg_energy.reserve(reserved);
+    window_env_ref_energy.reserve(reserved);
+    window_env_deg_energy.reserve(reserved);
     segments.reserve(kReservedSegments);
 }
 
@@ -179,6 +181,7 @@ void Aligner::Impl::process_ready() {
     while (window_ready(next_window)) {
         process_window(next_window);
         ++next_window;
+        update_final_until();
     }
 }
 
@@ -227,8 +230,12 @@ double Aligner::current_confidence() const noexcept {
 }
 
 std::int64_t Aligner::final_until_sample() const noexcept {
-    return impl_->finished ? impl_->ref_full.total() : impl_->last_found_begin;
+    return impl_->finished ? impl_->ref_full.total() : impl_->final_until;
 }
+
+std::int64_t Aligner::windows_processed() const noexcept { return impl_->next_window; }
+std::size_t Aligner::segment_count() const noexcept { return impl_->segments.size(); }
+DelaySegment Aligner::segment(std::size_t index) const noexcept { return impl_->delay_segment(index); }
 
 AlignmentResult Aligner::result() const { return impl_->result(); }
 

@@ -27,16 +27,12 @@ Decision Aligner::Impl::decide_windows() const {
         d.short_length = d.short_is_reference ? ref_full.total() : deg_full.total();
         return d;
     }
-    for (const AlignmentWindow& w : windows) {
-        if (w.verdict == WindowVerdict::NoSpeech) continue;
-        ++d.speech_windows;
-        d.speech_seen_s += w.speech_s;
-        if (w.verdict == WindowVerdict::DegradedSilent) continue;
-        ++d.audible_windows;
-        d.best_confidence = std::max(d.best_confidence, w.confidence);
-        if (w.verdict == WindowVerdict::Found || w.verdict == WindowVerdict::Unstable) ++d.correlating_windows;
-        if (w.verdict == WindowVerdict::EnvelopeOnly) ++d.envelope_windows;
-    }
+    d.speech_windows = speech_windows;
+    d.speech_seen_s = speech_seen_s;
+    d.audible_windows = audible_windows;
+    d.best_confidence = best_confidence;
+    d.correlating_windows = correlating_windows;
+    d.envelope_windows = envelope_windows;
     // Before the end, failures are only called once two speech windows agree on them.
     const bool conclusive = finished || d.speech_windows >= 2;
     if (d.speech_windows == 0) {
@@ -87,7 +83,7 @@ Decision Aligner::Impl::decide_windows() const {
 Decision Aligner::Impl::decide() const {
     Decision d = decide_windows();
     d.waveform_status = d.status;
-    if (!finished) return d;
+    if (!finished || !all_windows_kept()) return d;
     const bool waveform_ok = d.status == AlignmentStatus::Aligned || d.status == AlignmentStatus::AlignedPiecewise;
     if (!waveform_ok && d.status != AlignmentStatus::Drift && d.status != AlignmentStatus::NoCommonContent) return d;
     if (d.status == AlignmentStatus::Drift && constant_delay(d)) return d;
@@ -126,7 +122,7 @@ Decision Aligner::Impl::decide() const {
 // Seen on the corpus through Codec2 2400 and 1200: 0.44-0.59 on one window,
 // 6-9 ms from the click-train delay, with nothing said.
 bool Aligner::Impl::weak_waveform_doubt(const Decision& d, WaveformDoubt& doubt) const {
-    if (!finished || d.rescued || segments.empty()) return false;
+    if (!finished || d.rescued || segments.empty() || !all_windows_kept()) return false;
     const Segment& main = segments[d.dominant];
     if (!(main.confidence_sum / main.windows < kWeakWaveform)) return false;
     for (std::size_t i = 0; i < windows.size(); ++i) {
@@ -205,8 +201,8 @@ bool Aligner::Impl::constant_delay(Decision& d) const {
 
 std::string Aligner::Impl::describe_drift() const {
     char text[400];
-    const AlignmentWindow& a = windows[drift_window_a];
-    const AlignmentWindow& b = windows[drift_window_b];
+    const AlignmentWindow& a = drift_a;
+    const AlignmentWindow& b = drift_b;
     const double a_ms = 1000.0 * double(a.delay_samples) / kRateHz, b_ms = 1000.0 * double(b.delay_samples) / kRateHz;
     const double a_s = double(a.ref_begin_sample) / kRateHz, b_s = double(b.ref_begin_sample) / kRateHz;
     switch (drift) {
@@ -279,11 +275,31 @@ AlignmentResult Aligner::Impl::rescued_result(AlignmentResult& r, const Decision
     return r;
 }
 
+DelaySegment Aligner::Impl::delay_segment(std::size_t i) const {
+    const Segment& s = segments[i];
+    DelaySegment out;
+    out.ref_begin_sample = i == 0 ? 0 : s.ref_begin_sample;
+    out.ref_end_sample = i + 1 == segments.size() && finished ? ref_full.total() : s.ref_end_sample;
+    // Only where the degraded counterpart exists.
+    out.ref_begin_sample = std::max(out.ref_begin_sample, -s.delay_samples);
+    out.ref_end_sample = std::min(out.ref_end_sample, deg_full.total() - s.delay_samples);
+    out.ref_end_sample = std::max(out.ref_end_sample, out.ref_begin_sample);
+    out.delay_samples = s.delay_samples;
+    out.confidence = s.confidence_sum / s.windows;
+    out.gain_db = s.ref_energy > 0.0 ? to_db(s.deg_energy / s.ref_energy) : 0.0;
+    out.windows = s.windows;
+    out.speech_s = s.speech_s;
+    return out;
+}
+
 AlignmentResult Aligner::Impl::result() const {
     AlignmentResult r;
     const Decision d = decide();
     r.status = d.status;
-    r.windows = windows;
+    // In order: with kept_windows the oldest kept sits where the next goes.
+    const std::size_t first = all_windows_kept() ? 0 : recorded % windows.size();
+    r.windows.assign(windows.begin() + std::ptrdiff_t(first), windows.end());
+    r.windows.insert(r.windows.end(), windows.begin(), windows.begin() + std::ptrdiff_t(first));
     char text[400];
     switch (d.status) {
         case AlignmentStatus::Pending:
@@ -335,26 +351,11 @@ AlignmentResult Aligner::Impl::result() const {
     }
     if (d.rescued) return rescued_result(r, d);
 
-    const std::int64_t ref_length = ref_full.total();
-    const std::int64_t deg_length = deg_full.total();
     double ref_energy = 0.0, deg_energy = 0.0;
     for (std::size_t i = 0; i < segments.size(); ++i) {
-        const Segment& s = segments[i];
-        DelaySegment out;
-        out.ref_begin_sample = i == 0 ? 0 : s.ref_begin_sample;
-        out.ref_end_sample = i + 1 == segments.size() && finished ? ref_length : s.ref_end_sample;
-        // Only where the degraded counterpart exists.
-        out.ref_begin_sample = std::max(out.ref_begin_sample, -s.delay_samples);
-        out.ref_end_sample = std::min(out.ref_end_sample, deg_length - s.delay_samples);
-        out.ref_end_sample = std::max(out.ref_end_sample, out.ref_begin_sample);
-        out.delay_samples = s.delay_samples;
-        out.confidence = s.confidence_sum / s.windows;
-        out.gain_db = s.ref_energy > 0.0 ? to_db(s.deg_energy / s.ref_energy) : 0.0;
-        out.windows = s.windows;
-        out.speech_s = s.speech_s;
-        r.segments.push_back(out);
-        ref_energy += s.ref_energy;
-        deg_energy += s.deg_energy;
+        r.segments.push_back(delay_segment(i));
+        ref_energy += segments[i].ref_energy;
+        deg_energy += segments[i].deg_energy;
     }
     const Segment& main = segments[d.dominant];
     r.delay_samples = main.delay_samples;

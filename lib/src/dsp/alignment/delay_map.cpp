@@ -12,29 +12,59 @@
 namespace sibilant::dsp {
 
 void Aligner::Impl::record(const AlignmentWindow& w, double ref_energy, double deg_energy) {
-    windows.push_back(w);
-    window_ref_energy.push_back(ref_energy);
-    window_deg_energy.push_back(deg_energy);
-    window_env_ref_energy.push_back(pending_env_ref);
-    window_env_deg_energy.push_back(pending_env_deg);
+    const std::size_t index = recorded++;
+    if (config.kept_windows == 0 || windows.size() < std::size_t(config.kept_windows)) {
+        windows.push_back(w);
+        window_ref_energy.push_back(ref_energy);
+        window_deg_energy.push_back(deg_energy);
+        window_env_ref_energy.push_back(pending_env_ref);
+        window_env_deg_energy.push_back(pending_env_deg);
+    } else {  // the oldest gives way
+        const std::size_t at = index % std::size_t(config.kept_windows);
+        windows[at] = w;
+        window_ref_energy[at] = ref_energy;
+        window_deg_energy[at] = deg_energy;
+        window_env_ref_energy[at] = pending_env_ref;
+        window_env_deg_energy[at] = pending_env_deg;
+    }
     pending_env_ref = pending_env_deg = 0.0;
-    const std::size_t index = windows.size() - 1;
+    if (w.verdict != WindowVerdict::NoSpeech) {
+        ++speech_windows;
+        speech_seen_s += w.speech_s;
+        if (w.verdict != WindowVerdict::DegradedSilent) {
+            ++audible_windows;
+            best_confidence = std::max(best_confidence, w.confidence);
+            if (w.verdict == WindowVerdict::Found || w.verdict == WindowVerdict::Unstable) ++correlating_windows;
+            if (w.verdict == WindowVerdict::EnvelopeOnly) ++envelope_windows;
+        }
+    }
     if (!segments.empty()) segments.back().ref_end_sample = w.ref_end_sample;
-    if (w.stretch_percent != 0.0 && drift == DriftCause::None) set_drift(DriftCause::Stretch, index, index);
+    if (w.stretch_percent != 0.0 && drift == DriftCause::None) set_drift(DriftCause::Stretch, w, w);
     const bool has_delay = w.verdict == WindowVerdict::Found || w.verdict == WindowVerdict::Unstable ||
                            w.verdict == WindowVerdict::EnvelopeOnly;
+    auto remember_delay = [&] {
+        last_delay_window = index;
+        last_delay_verdict = w.verdict;
+        last_delay_samples = w.delay_samples;
+        last_delay_begin = w.ref_begin_sample;
+    };
     if (!has_delay || drift != DriftCause::None) {
-        if (has_delay) last_delay_window = index;
+        if (has_delay) remember_delay();
         return;
     }
     const bool drifting = w.verdict != WindowVerdict::Found;
     if (drifting && last_delay_window != SIZE_MAX) {
-        const AlignmentWindow& previous = windows[last_delay_window];
-        const bool previous_drifting = previous.verdict != WindowVerdict::Found;
-        const double step_s = double(std::llabs(w.delay_samples - previous.delay_samples)) / kRateHz;
-        if (previous_drifting && step_s <= kDriftMaxStep_s) set_drift(DriftCause::UnstableWindows, last_delay_window, index);
+        const bool previous_drifting = last_delay_verdict != WindowVerdict::Found;
+        const double step_s = double(std::llabs(w.delay_samples - last_delay_samples)) / kRateHz;
+        if (previous_drifting && step_s <= kDriftMaxStep_s) {
+            AlignmentWindow previous;
+            previous.verdict = last_delay_verdict;
+            previous.delay_samples = last_delay_samples;
+            previous.ref_begin_sample = last_delay_begin;
+            set_drift(DriftCause::UnstableWindows, previous, w);
+        }
     }
-    last_delay_window = index;
+    remember_delay();
     if (drifting || drift != DriftCause::None) return;
 
     last_found_begin = w.ref_begin_sample;
@@ -51,14 +81,15 @@ void Aligner::Impl::record(const AlignmentWindow& w, double ref_energy, double d
             // confirms the move. A lone quiet window a few samples off is an
             // outlier, kept out of the segment.
             const bool confirms = small_step_window != SIZE_MAX &&
-                                  (windows[small_step_window].delay_samples > s.delay_samples) ==
-                                      (w.delay_samples > s.delay_samples);
-            if (confirms)
-                set_drift(DriftCause::CreepingDelay, s.last_window, index);
-            else
+                                  (small_step_delay > s.delay_samples) == (w.delay_samples > s.delay_samples);
+            if (confirms) {
+                set_drift(DriftCause::CreepingDelay, last_of(s), w);
+            } else {
                 small_step_window = index;
+                small_step_delay = w.delay_samples;
+            }
         } else if (s.windows == 1 && s.entered_by_step) {
-            set_drift(DriftCause::DelayKeepsChanging, s.last_window, index);
+            set_drift(DriftCause::DelayKeepsChanging, last_of(s), w);
         } else {
             const std::int64_t split = locate_step(s, w);
             const std::int64_t guard =
@@ -96,16 +127,29 @@ void Aligner::Impl::add_to_segment(Segment& s, const AlignmentWindow& w, std::si
     s.confidence_sum += w.confidence;
     ++s.windows;
     s.speech_s += w.speech_s;
-    s.ref_energy += window_ref_energy[index];
-    s.deg_energy += window_deg_energy[index];
+    s.ref_energy += window_ref_energy[config.kept_windows == 0 ? index : index % std::size_t(config.kept_windows)];
+    s.deg_energy += window_deg_energy[config.kept_windows == 0 ? index : index % std::size_t(config.kept_windows)];
     s.last_window = index;
+    s.last_window_begin = w.ref_begin_sample;
+    s.last_window_end = w.ref_end_sample;
+    s.last_window_delay = w.delay_samples;
     s.ref_end_sample = w.ref_end_sample;
 }
 
-void Aligner::Impl::set_drift(DriftCause cause, std::size_t a, std::size_t b) {
+void Aligner::Impl::set_drift(DriftCause cause, const AlignmentWindow& a, const AlignmentWindow& b) {
     drift = cause;
-    drift_window_a = a;
-    drift_window_b = b;
+    drift_a = a;
+    drift_b = b;
+}
+
+// What describe_drift() needs of a segment's last window (found, unstretched).
+AlignmentWindow Aligner::Impl::last_of(const Segment& s) {
+    AlignmentWindow w;
+    w.ref_begin_sample = s.last_window_begin;
+    w.ref_end_sample = s.last_window_end;
+    w.verdict = WindowVerdict::Found;
+    w.delay_samples = s.last_window_delay;
+    return w;
 }
 
 // Where between segment `s` (its last found window) and window `w` the delay
@@ -113,7 +157,7 @@ void Aligner::Impl::set_drift(DriftCause cause, std::size_t a, std::size_t b) {
 // the old delay" before and "by the new delay" after.
 std::int64_t Aligner::Impl::locate_step(const Segment& s, const AlignmentWindow& w) {
     const std::int64_t earliest = (next_window - kHistoryWindows) * window;
-    const std::int64_t begin = std::max(windows[s.last_window].ref_begin_sample, earliest);
+    const std::int64_t begin = std::max(s.last_window_begin, earliest);
     const std::int64_t begin_low = begin / kDecimation;
     const std::int64_t length_low =
         std::min<std::int64_t>((w.ref_end_sample - begin) / kDecimation, std::int64_t(span_ref.size()));
@@ -151,7 +195,32 @@ void Aligner::Impl::drop_unconfirmed_last_step() {
     const Segment& last = segments.back();
     if (last.windows != 1 || !last.entered_by_step) return;
     segments.pop_back();
-    segments.back().ref_end_sample = windows[last.last_window].ref_end_sample;
+    segments.back().ref_end_sample = last.last_window_end;
+}
+
+// How far the delays are final (final_until_sample()). A later step is
+// located no earlier than the start of the open segment's last window, nor
+// than the low-band history the next window keeps (so the bound moves on
+// through pauses), and its guard zone reaches back 10 ms + |step| from there;
+// the new delay lies within the search range, so |step| is at most
+// max_delay + the fine radius + the open segment's |delay|. A segment that
+// only one window entered by a step may still be dropped (at the end) or
+// turn into drift: until a second window confirms it, only what lies before
+// the previous segment's end is final.
+void Aligner::Impl::update_final_until() {
+    if (segments.empty() || drift != DriftCause::None) return;
+    const Segment& s = segments.back();
+    std::int64_t bound = 0;
+    if (s.windows == 1 && s.entered_by_step && segments.size() >= 2) {
+        bound = segments[segments.size() - 2].ref_end_sample;
+    } else {
+        const std::int64_t earliest_split =
+            std::max(s.last_window_begin, (next_window - kHistoryWindows) * window);
+        const std::int64_t widest_guard =
+            std::llround(kGuard_s * kRateHz) + max_delay + kFineRadius + std::llabs(s.delay_samples);
+        bound = earliest_split - widest_guard;
+    }
+    final_until = std::max(final_until, bound);
 }
 
 }  // namespace sibilant::dsp

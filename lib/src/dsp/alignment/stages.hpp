@@ -315,6 +315,8 @@ struct Segment {
     double ref_energy = 0.0;           // low band, speech frames
     double deg_energy = 0.0;
     std::size_t last_window = 0;       // index into windows_
+    std::int64_t last_window_begin = 0, last_window_end = 0;  // ... its reference span
+    std::int64_t last_window_delay = 0;                       // ... and its own delay
     bool entered_by_step = false;
 };
 
@@ -411,15 +413,27 @@ struct Aligner::Impl {
     bool overrun_by_reference = true;
     std::int64_t next_window = 0;
 
+    // The windows (and their energies) recorded so far, or with
+    // config.kept_windows the last that many, window i at i % kept_windows.
     std::vector<AlignmentWindow> windows;
     std::vector<double> window_ref_energy, window_deg_energy;
+    std::size_t recorded = 0;                   // windows recorded
+    // Running counts over every window, for decide_windows().
+    int speech_windows = 0, audible_windows = 0, correlating_windows = 0, envelope_windows = 0;
+    double best_confidence = 0.0, speech_seen_s = 0.0;
+    // Of windows that may have left the list: the last with a delay, the
+    // unconfirmed small step's delay, and the two a drift verdict names.
+    WindowVerdict last_delay_verdict = WindowVerdict::NoSpeech;
+    std::int64_t last_delay_samples = 0, last_delay_begin = 0;
+    std::int64_t small_step_delay = 0;
+    AlignmentWindow drift_a, drift_b;
     std::vector<Segment> segments;
     std::size_t last_delay_window = SIZE_MAX;   // last window with a delay estimate
     std::size_t small_step_window = SIZE_MAX;   // a window off the open segment by < kMinStep, unconfirmed
     std::int64_t last_found_begin = 0;
+    std::int64_t final_until = 0;               // see update_final_until()
 
     DriftCause drift = DriftCause::None;
-    std::size_t drift_window_a = 0, drift_window_b = 0;
 
     // ---- set-up and feeding (aligner.cpp) --------------------------------
     explicit Impl(const AlignerConfig& c);
@@ -454,9 +468,14 @@ struct Aligner::Impl {
     void record(const AlignmentWindow& w, double ref_energy, double deg_energy);
     void open_segment(std::int64_t begin, const AlignmentWindow& w, std::size_t index, bool by_step);
     void add_to_segment(Segment& s, const AlignmentWindow& w, std::size_t index);
-    void set_drift(DriftCause cause, std::size_t a, std::size_t b);
+    void set_drift(DriftCause cause, const AlignmentWindow& a, const AlignmentWindow& b);
+    static AlignmentWindow last_of(const Segment& s);
+    // Every window is still in the list (and in order): the whole file can be judged.
+    bool all_windows_kept() const { return config.kept_windows == 0 || recorded <= std::size_t(config.kept_windows); }
     std::int64_t locate_step(const Segment& s, const AlignmentWindow& w);
     void drop_unconfirmed_last_step();
+    void update_final_until();
+    DelaySegment delay_segment(std::size_t index) const;
 
     // ---- decisions (confidence.cpp) --------------------------------------
     Decision decide_windows() const;
