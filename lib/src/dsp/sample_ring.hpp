@@ -48,6 +48,16 @@ public:
             done += run;
         }
     }
+    /// Samples [first, first + out.size()) of the stream, whether held or
+    /// not: zeros for those before oldest() or from count() on (before the
+    /// stream began, already gone, or not yet pushed).
+    void copy_held(std::int64_t first, std::span<float> out) const noexcept {
+        const std::int64_t end = first + std::int64_t(out.size());
+        const std::int64_t lo = std::clamp(oldest(), first, end);
+        const std::int64_t hi = std::clamp(count_, lo, end);
+        std::fill(out.begin(), out.end(), 0.0f);
+        copy(lo, out.subspan(std::size_t(lo - first), std::size_t(hi - lo)));
+    }
     void clear() noexcept {
         std::fill(data_.begin(), data_.end(), 0.0f);
         count_ = 0;

@@ -213,9 +213,7 @@ void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult
             degraded.push(block);
         }
         if (j < degraded.oldest()) throw Error("analyze: internal: delay map reaches back beyond the ring");
-        const auto held = std::size_t(std::clamp<std::int64_t>(degraded.count() - j, 0, std::int64_t(run.size())));
-        degraded.copy(j, run.first(held));
-        std::fill(run.begin() + std::ptrdiff_t(held), run.end(), 0.0f);
+        degraded.copy_held(j, run);
     };
     const float scale = gain_scale(alignment);
     Kernel kernel(full_reference(options), &alignment);

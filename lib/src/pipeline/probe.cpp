@@ -243,18 +243,10 @@ struct Probe::Impl {
             const auto take = std::size_t(std::min<std::int64_t>(kStepSamples, end - next_reference));
             const float scale = static_cast<float>(std::pow(10.0, -segment.gain_db / 20.0));
             reference_store.copy(next_reference, std::span<float>(reference_chunk.data(), take));
-            // The degraded samples the store holds, in one run (not at() and
-            // its modulo per sample), zeros either side of it.
-            {
-                const std::int64_t j0 = next_reference + delay, j1 = j0 + std::int64_t(take);
-                const std::int64_t lo = std::clamp(degraded_store.oldest(), j0, j1);
-                const std::int64_t hi = std::clamp(degraded_store.count(), lo, j1);
-                const std::span<float> chunk(degraded_chunk.data(), take);
-                std::fill(chunk.begin(), chunk.end(), 0.0f);
-                const std::span<float> held = chunk.subspan(std::size_t(lo - j0), std::size_t(hi - lo));
-                degraded_store.copy(lo, held);
-                for (float& v : held) v *= scale;
-            }
+            // The degraded samples the store holds, zeros either side.
+            const std::span<float> chunk(degraded_chunk.data(), take);
+            degraded_store.copy_held(next_reference + delay, chunk);
+            for (float& v : chunk) v *= scale;
             followed.delay_samples = delay;
             followed.delay_ms = 1000.0 * double(delay) / kRateHz;
             const std::int64_t judged = kernel.events_judged();

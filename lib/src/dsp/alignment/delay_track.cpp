@@ -62,10 +62,7 @@ public:
     std::int64_t oldest() const { return ring_.oldest(); }
     // Samples [first, first + n) into out, zeros outside what the stream holds.
     void copy(std::int64_t first, std::size_t n, float* out) const {
-        const std::int64_t lo = std::clamp<std::int64_t>(first, 0, ring_.count());
-        const std::int64_t hi = std::clamp<std::int64_t>(first + std::int64_t(n), lo, ring_.count());
-        std::fill(out, out + n, 0.0f);
-        if (hi > lo) ring_.copy(lo, std::span<float>(out + (lo - first), std::size_t(hi - lo)));
+        ring_.copy_held(first, std::span<float>(out, n));
     }
 
 private:
