@@ -18,6 +18,8 @@
 #include "sibilant/audio.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -409,6 +411,16 @@ struct AudioFileReader::Impl {
     // Throws when a sample that goes into the output is NaN or infinite.
     void check_finite(std::size_t frames) const {
         const std::size_t channels = static_cast<std::size_t>(info.channels);
+        // First a branch-free pass over the whole block (an all-ones exponent
+        // is NaN or infinity), which the compiler vectorises: the per-sample
+        // isfinite() below was 18% of a whole `sibilant analyze`, which
+        // reads each file three times. Only a block that fails it is searched
+        // for the sample to name (and only the channels used count).
+        std::uint32_t non_finite = 0;
+        const float* block = interleaved.data();
+        for (std::size_t i = 0; i < frames * channels; ++i)
+            non_finite |= std::uint32_t((std::bit_cast<std::uint32_t>(block[i]) & 0x7f800000u) == 0x7f800000u);
+        if (!non_finite) return;
         const std::size_t first = channel < 0 ? 0 : static_cast<std::size_t>(channel);
         const std::size_t last = channel < 0 ? channels : first + 1;
         for (std::size_t i = 0; i < frames; ++i)
