@@ -5,8 +5,8 @@
 # analysis on samples in memory; this measures what a user runs.
 #
 # The pair: the test sentences (testdata/speech/*.flac, 44.1 kHz) joined and
-# repeated to SECONDS (default 60) by ffmpeg, kept at 44.1 kHz 16-bit (so the
-# run includes resampling to 48 kHz), and that through `sibilant simulate`
+# repeated to SECONDS (default 60) by ffmpeg, at --rate HZ (default 44100,
+# 16-bit, so the run includes resampling to 48 kHz; 48000: none), and that through `sibilant simulate`
 # (Opus voip 24 kbps, seed 1). Each round runs the analysis once (and once
 # for every --against command, alternately, so that load from other processes
 # hits all alike) and takes its CPU time (user + system, bash's times).
@@ -20,6 +20,7 @@
 #                     ../wt-base/build/tools/sibilant (word-split, so
 #                     'env LD_LIBRARY_PATH=DIR /path/sibilant' works); repeatable
 #   --rounds N        default 15
+#   --rate HZ         sample rate of the pair's files (default 44100)
 # Exit status: 0 measured, 1 a run failed or outputs differ, 2 set-up problem.
 set -euo pipefail
 
@@ -27,13 +28,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$here/build"
 seconds=60
 rounds=15
+rate=44100
 against=()
 while (($#)); do
   case "$1" in
-    --build|--seconds|--rounds|--against)
+    --build|--seconds|--rounds|--against|--rate)
       (($# >= 2)) || { echo "analyze_process: $1 needs a value" >&2; exit 2; }
       case "$1" in
-        --build) build="$2" ;; --seconds) seconds="$2" ;; --rounds) rounds="$2" ;; --against) against+=("$2") ;;
+        --build) build="$2" ;; --seconds) seconds="$2" ;; --rounds) rounds="$2" ;; --rate) rate="$2" ;; --against) against+=("$2") ;;
       esac
       shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -48,7 +50,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 for f in "$here"/testdata/speech/*.flac; do printf "file '%s'\n" "$f"; done > "$work/list"
 for _ in $(seq 40); do cat "$work/list"; done > "$work/repeated"
-ffmpeg -v error -f concat -safe 0 -i "$work/repeated" -t "$seconds" -ar 44100 -ac 1 -c:a pcm_s16le "$work/ref.wav"
+ffmpeg -v error -f concat -safe 0 -i "$work/repeated" -t "$seconds" -ar "$rate" -ac 1 -c:a pcm_s16le "$work/ref.wav"
 "$cli" simulate -q --bitrate 24000 --seed 1 "$work/ref.wav" "$work/deg.wav"
 
 commands=("$cli" "${against[@]}")
@@ -74,7 +76,7 @@ for ((i = 1; i < ${#commands[@]}; ++i)); do
 done
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 fastest() { tr ' ' '\n' | sed '/^$/d' | sort -g | head -1; }
-echo "sibilant analyze REF DEG --json OUT, ${seconds} s pair (44.1 kHz 16-bit WAV, Opus 24 kbps), $rounds rounds, CPU time (user+sys):"
+echo "sibilant analyze REF DEG --json OUT, ${seconds} s pair ($rate Hz 16-bit WAV, Opus 24 kbps), $rounds rounds, CPU time (user+sys):"
 for ((i = 0; i < ${#commands[@]}; ++i)); do
   m="$(median <<< "${times[$i]}")"
   printf '  %-50s median %.3f s, fastest %.3f s: %.0fx real time (median)\n' "${commands[$i]}" "$m" \

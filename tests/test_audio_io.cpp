@@ -700,6 +700,24 @@ TEST(AudioIo, NonFiniteSamples) {
     }
 }
 
+// The reader checks each block in one vectorised pass before it looks for
+// the sample to name: a bad sample at either end of a block (or of the
+// file, an odd length) must be found like one in the middle.
+TEST(AudioIo, NonFiniteSamplesAtTheEdgesOfBlocksAndFile) {
+    TempDir dir;
+    const std::size_t length = 3 * 4096 + 7;
+    for (std::size_t at : {std::size_t(0), std::size_t(4095), std::size_t(4096), length - 1}) {
+        const fs::path path = dir / "edge.wav";
+        std::vector<float> x = sibilant::test::sine(440, double(length) / 48000.0, 48000);
+        ASSERT_EQ(x.size(), length);
+        x[at] = std::numeric_limits<float>::quiet_NaN();
+        write_sf_file(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 48000, 1, x);
+        const std::string msg = error_of([&] { sibilant::read_audio_file(path.string()); });
+        EXPECT_TRUE(contains(msg, path.string() + ": sample " + std::to_string(at) + " at ")) << msg;
+        EXPECT_TRUE(contains(msg, "is not a finite number")) << msg;
+    }
+}
+
 TEST(AudioIo, NonFiniteSampleInUnusedChannelIsIgnored) {
     TempDir dir;
     const fs::path path = dir / "nan_right.wav";
