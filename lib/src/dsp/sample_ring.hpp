@@ -1,50 +1,55 @@
 // The last `capacity` samples of a stream, addressed by their index in it.
-// Allocates only at construction.
+// Allocates only at construction. The storage starts unwritten (not
+// zero-filled): every reader below takes only samples in [oldest(), count()),
+// which were written, or gives zeros itself (copy_held), and filling a ring
+// of seconds with zeros first touched every page of it (page faults were a
+// fifth of a short file's analysis).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
-#include <vector>
 
 namespace sibilant::dsp {
 
 class SampleRing {
 public:
-    explicit SampleRing(std::size_t capacity) : data_(std::max<std::size_t>(capacity, 1), 0.0f) {}
+    explicit SampleRing(std::size_t capacity)
+        : size_(std::max<std::size_t>(capacity, 1)), data_(new float[size_]) {}
 
     void push(std::span<const float> x) noexcept {
         // In at most two contiguous copies (a modulo per sample costs more
         // than the STFT's windowing).
-        const std::size_t size = data_.size();
+        const std::size_t size = size_;
         if (x.size() > size) {
             count_ += std::int64_t(x.size() - size);
             x = x.last(size);
         }
         const auto at = static_cast<std::size_t>(count_ % std::int64_t(size));
         const std::size_t first = std::min(x.size(), size - at);
-        std::copy_n(x.begin(), first, data_.begin() + std::ptrdiff_t(at));
-        std::copy(x.begin() + std::ptrdiff_t(first), x.end(), data_.begin());
+        std::copy_n(x.begin(), first, data_.get() + at);
+        std::copy(x.begin() + std::ptrdiff_t(first), x.end(), data_.get());
         count_ += std::int64_t(x.size());
     }
     /// Samples pushed so far.
     std::int64_t count() const noexcept { return count_; }
     /// Index of the oldest sample still held.
-    std::int64_t oldest() const noexcept { return std::max<std::int64_t>(0, count_ - std::int64_t(data_.size())); }
-    std::size_t capacity() const noexcept { return data_.size(); }
+    std::int64_t oldest() const noexcept { return std::max<std::int64_t>(0, count_ - std::int64_t(size_)); }
+    std::size_t capacity() const noexcept { return size_; }
     /// Sample `index`, which must lie in [oldest(), count()).
     float at(std::int64_t index) const noexcept {
-        return data_[static_cast<std::size_t>(index % std::int64_t(data_.size()))];
+        return data_[static_cast<std::size_t>(index % std::int64_t(size_))];
     }
     /// Samples [first, first + out.size()), all within [oldest(), count()).
     void copy(std::int64_t first, std::span<float> out) const noexcept {
         // As at() sample by sample, but in at most two contiguous runs.
-        const std::size_t size = data_.size();
+        const std::size_t size = size_;
         for (std::size_t done = 0; done < out.size();) {
             const auto at = static_cast<std::size_t>((first + std::int64_t(done)) % std::int64_t(size));
             const std::size_t run = std::min(out.size() - done, size - at);
-            std::copy_n(data_.begin() + std::ptrdiff_t(at), run, out.begin() + std::ptrdiff_t(done));
+            std::copy_n(data_.get() + at, run, out.begin() + std::ptrdiff_t(done));
             done += run;
         }
     }
@@ -58,13 +63,11 @@ public:
         std::fill(out.begin(), out.end(), 0.0f);
         copy(lo, out.subspan(std::size_t(lo - first), std::size_t(hi - lo)));
     }
-    void clear() noexcept {
-        std::fill(data_.begin(), data_.end(), 0.0f);
-        count_ = 0;
-    }
+    void clear() noexcept { count_ = 0; }
 
 private:
-    std::vector<float> data_;
+    std::size_t size_;
+    std::unique_ptr<float[]> data_;
     std::int64_t count_ = 0;
 };
 

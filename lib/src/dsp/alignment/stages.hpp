@@ -177,23 +177,28 @@ struct LineFit {
 };
 
 // The most recent `capacity` samples of a stream, addressed by absolute index.
+// The storage is not zero-filled: read() never hands out a slot that was not
+// written (outside [0, total) it gives zeros itself), and writing zeros to
+// the whole ring first touched every page of it, which for a short file was
+// most of the aligner's set-up (first-touch page faults are dear).
 class SampleRing {
 public:
     void reset(std::size_t capacity) {
-        buffer_.assign(capacity, 0.0f);
+        buffer_.reset(new float[capacity]);
+        size_ = capacity;
         total_ = 0;
     }
     // Batch: the whole stream already sits in the caller's memory; write() then
     // only counts, read() reads it there. Saves copying every sample.
     void attach(std::span<const float> whole) {
-        buffer_.clear();
-        buffer_.shrink_to_fit();
+        buffer_.reset();
+        size_ = 0;
         external_ = whole;
         total_ = 0;
     }
     std::int64_t total() const { return total_; }
     std::int64_t capacity() const {
-        return external_.data() ? std::int64_t(external_.size()) : std::int64_t(buffer_.size());
+        return external_.data() ? std::int64_t(external_.size()) : std::int64_t(size_);
     }
 
     void write(const float* samples, std::size_t n) {
@@ -201,7 +206,7 @@ public:
             total_ += std::int64_t(n);
             return;
         }
-        const std::size_t cap = buffer_.size();
+        const std::size_t cap = size_;
         if (n > cap) {  // only the newest `cap` samples can be held
             total_ += std::int64_t(n - cap);
             samples += n - cap;
@@ -209,8 +214,8 @@ public:
         }
         const std::size_t at = std::size_t(total_ % std::int64_t(cap));
         const std::size_t first = std::min(n, cap - at);
-        std::memcpy(buffer_.data() + at, samples, first * sizeof(float));
-        std::memcpy(buffer_.data(), samples + first, (n - first) * sizeof(float));
+        std::memcpy(buffer_.get() + at, samples, first * sizeof(float));
+        std::memcpy(buffer_.get(), samples + first, (n - first) * sizeof(float));
         total_ += std::int64_t(n);
     }
 
@@ -232,7 +237,7 @@ public:
         while (done < n && index < total_ && !external_.data()) {
             const std::size_t at = std::size_t(index % cap);
             const std::size_t run = std::min({n - done, std::size_t(cap) - at, std::size_t(total_ - index)});
-            std::memcpy(out + done, buffer_.data() + at, run * sizeof(float));
+            std::memcpy(out + done, buffer_.get() + at, run * sizeof(float));
             done += run;
             index += std::int64_t(run);
         }
@@ -240,7 +245,8 @@ public:
     }
 
 private:
-    std::vector<float> buffer_;
+    std::unique_ptr<float[]> buffer_;
+    std::size_t size_ = 0;
     std::span<const float> external_;
     std::int64_t total_ = 0;
 };
