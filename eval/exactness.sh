@@ -26,7 +26,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 eval_name=exactness
-# shellcheck source=eval/eval_lib.sh
+# shellcheck source=SCRIPTDIR/eval_lib.sh
 source "$here/eval/eval_lib.sh"
 
 against=""

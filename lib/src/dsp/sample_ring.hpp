@@ -2,8 +2,8 @@
 // Allocates only at construction. The storage starts unwritten (not
 // zero-filled): every reader below takes only samples in [oldest(), count()),
 // which were written, or gives zeros itself (copy_held), and filling a ring
-// of seconds with zeros first touched every page of it (page faults were a
-// fifth of a short file's analysis).
+// of seconds with zeros first touched every page of it (first-touch page
+// faults are dear; see the aligner's ring in dsp/alignment/stages.hpp).
 #pragma once
 
 #include <algorithm>
