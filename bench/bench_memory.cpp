@@ -5,10 +5,13 @@
 // that one job's peak does not hide the other's:
 //  - simulate: simulate_file on it (Opus 16 kbps), peak RSS after;
 //  - analyze:  analyze_files(long file, its simulate output), peak RSS after
-//              (target: under 200 MB for an hour).
+//              (target: under 200 MB for an hour);
+//  - cli:      the whole command a user runs, `sibilant analyze REF DEG
+//              --json J --csv C` with the text summary, peak RSS of that
+//              process (what it holds to write the outputs included).
 // simulate runs in every mode: its output is the degraded for analyze.
 //
-// Usage: sibilant_bench_memory [simulate|analyze|all] [MINUTES] [WORK_DIR]
+// Usage: sibilant_bench_memory [simulate|analyze|cli|all] [MINUTES] [WORK_DIR]
 //        (defaults: all 60 $TMPDIR)
 //
 // The input is the project's testdata/speech/*.flac, concatenated over and
@@ -17,6 +20,7 @@
 // pattern repeating every second, it cannot fool the aligner's +-1 s delay
 // search.
 #include <sys/resource.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,11 +102,14 @@ int job(const std::string& name, const std::string& in, const std::string& out, 
     return 0;
 }
 
-// Runs a job in a fresh process (fork + exec of this program), so that its
-// peak RSS is its own: not what writing the input or the other job used, as
-// it would be in this process, nor skewed by the page sharing of a plain
-// fork. Returns the job's exit status.
-int run_job(const std::string& name, const std::string& in, const std::string& out, int minutes) {
+// Runs `program` with `args` (args[0] first, no terminating null) in a fresh
+// process, its stdout sent to stdout_path unless that is empty; returns its
+// exit status (1 if it could not be started) and, through peak_rss_mib, the
+// child's peak RSS as wait4() reports it. A fresh process (exec, not a plain
+// fork) so that the peak is the child's own: not what writing the input or
+// another job used, nor skewed by a fork's shared pages.
+int run_process(const char* program, const std::vector<std::string>& args, const std::string& stdout_path,
+                double* peak_rss_mib = nullptr) {
     std::fflush(stdout);
     const pid_t pid = fork();
     if (pid < 0) {
@@ -110,16 +117,38 @@ int run_job(const std::string& name, const std::string& in, const std::string& o
         return 1;
     }
     if (pid == 0) {
-        const std::string m = std::to_string(minutes);
-        const char* args[] = {"sibilant_bench_memory", "--job", name.c_str(), in.c_str(), out.c_str(), m.c_str(),
-                              nullptr};
-        execv("/proc/self/exe", const_cast<char* const*>(args));
-        std::perror("execv /proc/self/exe");
+        if (!stdout_path.empty() && !std::freopen(stdout_path.c_str(), "w", stdout)) _exit(1);
+        std::vector<char*> argv;
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execv(program, argv.data());
+        std::perror(program);
         _exit(1);
     }
     int status = 0;
-    waitpid(pid, &status, 0);
+    rusage usage{};
+    wait4(pid, &status, 0, &usage);
+    if (peak_rss_mib) *peak_rss_mib = double(usage.ru_maxrss) / 1024.0;  // KiB on Linux
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+// The CLI on the pair; the outputs are removed afterwards.
+int cli_job(const std::string& in, const std::string& out, int minutes) {
+    const std::string json = out + ".json", csv = out + ".csv", text = out + ".txt";
+    double peak_mib = 0.0;
+    const int status = run_process(SIBILANT_CLI_PATH, {"sibilant", "analyze", in, out, "--json", json, "--csv", csv},
+                                   text, &peak_mib);
+    std::error_code ignored;
+    std::printf("cli: %d min, sibilant analyze --json (%.1f MB) --csv (%.1f MB) and text: %s, peak RSS %.1f MiB\n",
+                minutes, double(std::filesystem::file_size(json, ignored)) / 1e6,
+                double(std::filesystem::file_size(csv, ignored)) / 1e6, status == 0 ? "ok" : "FAILED", peak_mib);
+    for (const auto& f : {json, csv, text}) std::filesystem::remove(f, ignored);
+    return status;
+}
+
+// A job of this program's in a process of its own (the job prints its peak).
+int run_job(const std::string& name, const std::string& in, const std::string& out, int minutes) {
+    return run_process("/proc/self/exe", {"sibilant_bench_memory", "--job", name, in, out, std::to_string(minutes)}, "");
 }
 
 }  // namespace
@@ -127,8 +156,8 @@ int run_job(const std::string& name, const std::string& in, const std::string& o
 int main(int argc, char** argv) {
     if (argc == 6 && std::strcmp(argv[1], "--job") == 0) return job(argv[2], argv[3], argv[4], std::atoi(argv[5]));
     const std::string mode = argc > 1 ? argv[1] : "all";
-    if (mode != "simulate" && mode != "analyze" && mode != "all") {
-        std::fprintf(stderr, "usage: sibilant_bench_memory [simulate|analyze|all] [MINUTES] [WORK_DIR]\n");
+    if (mode != "simulate" && mode != "analyze" && mode != "cli" && mode != "all") {
+        std::fprintf(stderr, "usage: sibilant_bench_memory [simulate|analyze|cli|all] [MINUTES] [WORK_DIR]\n");
         return 2;
     }
     const int minutes = argc > 2 ? std::atoi(argv[2]) : 60;
@@ -146,7 +175,8 @@ int main(int argc, char** argv) {
 
     // simulate always runs: its output is the degraded for analyze.
     int status = run_job("simulate", in, out, minutes);
-    if (status == 0 && mode != "simulate") status = run_job("analyze", in, out, minutes);
+    if (status == 0 && (mode == "analyze" || mode == "all")) status = run_job("analyze", in, out, minutes);
+    if (status == 0 && (mode == "cli" || mode == "all")) status = cli_job(in, out, minutes);
 
     std::filesystem::remove(in);
     std::filesystem::remove(out);

@@ -18,6 +18,7 @@
 
 #include "dsp/sibilant_compare.hpp"
 #include "dsp/spectral_moments.hpp"
+#include "pipeline/analysis_json.hpp"
 #include "sibilant/analyze.hpp"
 #include "sibilant/audio.hpp"
 #include "sibilant/error.hpp"
@@ -378,6 +379,98 @@ TEST(Analyze, CsvAndText) {
     EXPECT_NE(text.find("verdict    lisp"), std::string::npos) << text;
     EXPECT_NE(text.find("worst events:"), std::string::npos) << text;
     EXPECT_NE(text.find(r.events.front().why.substr(0, 4)), std::string::npos) << text;
+}
+
+// to_json() writes the document in parts (the frame, then the delay track's
+// points and the events one at a time, so that a long analysis need not hold
+// the whole document); it must be exactly nlohmann's dump of the whole
+// document, pretty and compact, with and without a track and events, and
+// with strings that look like the keys where the parts are cut.
+TEST(Analyze, JsonWrittenInPartsIsTheWholeDocumentsDump) {
+    AnalysisResult full = analyze(speech(), delayed(low_pass(speech(), 4000.0), 0.02, -2.0));
+    full.reference = "a \"quoted\"\n    \"delay_track\": [] name.wav";
+    full.degraded = "\"events\":[]";
+    full.alignment.warning = "x\n  \"events\": [] \"delay_track\":[]";
+    ASSERT_FALSE(full.alignment.delay_track.empty());
+    ASSERT_FALSE(full.events.empty());
+    const AnalysisResult blind = analyze_no_reference(low_pass(speech(), 4000.0));
+    ASSERT_FALSE(blind.events.empty());
+    const AnalysisResult silent = analyze(std::vector<float>(3 * kRate, 0.0f), speech());
+    ASSERT_EQ(silent.summary.verdict, "no-sibilants");
+    ASSERT_TRUE(silent.events.empty());
+    for (const AnalysisResult* r : {static_cast<const AnalysisResult*>(&full), &blind, &silent})
+        for (bool pretty : {true, false})
+            EXPECT_EQ(to_json(*r, pretty), pipeline::result_json(*r).dump(pretty ? 2 : -1))
+                << r->mode << (pretty ? " pretty" : " compact");
+}
+
+// The streaming outputs of `sibilant analyze`: events handed to a sink as
+// found, written by an AnalysisWriter, give exactly what the whole result
+// gives, and the writer's temporary file leaves nothing behind.
+TEST(Analyze, WriterWritesWhatTheWholeResultGives) {
+    test::TempDir dir;
+    const std::string ref = (dir / "ref.wav").string(), deg = (dir / "deg.wav").string();
+    write_audio_file(ref, speech(), kRate, SampleFormat::Float32);
+    write_audio_file(deg, delayed(low_pass(speech(), 5000.0), 0.05, -1.0), kRate, SampleFormat::Float32);
+    struct Case {
+        bool no_reference;
+        int max_events;
+    };
+    for (const Case c : {Case{false, 0}, Case{false, 3}, Case{false, 1000}, Case{true, 5}}) {
+        const AnalysisResult whole = c.no_reference ? analyze_file_no_reference(deg) : analyze_files(ref, deg);
+        ASSERT_GE(whole.events.size(), 10u);
+        std::ostringstream json, csv, text;
+        AnalysisWriter writer({.json = &json, .csv = &csv, .text = &text, .max_events = c.max_events,
+                               .spool_folder = dir.path().string()},
+                              c.no_reference ? "" : ref, deg, c.no_reference);
+        std::size_t handed = 0;
+        const EventSink sink = [&](const SibilantEventResult& e) {
+            writer.add(e);
+            ++handed;
+        };
+        const AnalysisResult streamed =
+            c.no_reference ? analyze_file_no_reference(deg, {}, sink) : analyze_files(ref, deg, {}, sink);
+        EXPECT_TRUE(streamed.events.empty());
+        EXPECT_EQ(handed, whole.events.size());
+        writer.finish(streamed);
+        EXPECT_EQ(json.str(), to_json(whole) + "\n") << c.max_events;
+        EXPECT_EQ(csv.str(), to_csv(whole)) << c.max_events;
+        EXPECT_EQ(text.str(), to_text(whole, c.max_events)) << c.max_events;
+    }
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) files += entry.is_regular_file();
+    EXPECT_EQ(files, 2u) << "the JSON's temporary file is unlinked";
+
+    std::ostringstream json;
+    test::expect_error(
+        [&] { AnalysisWriter({.json = &json, .spool_folder = (dir / "no-such-folder").string()}, ref, deg, false); },
+        {"no-such-folder", "temporary file"});
+}
+
+// The text's worst events are the worst by severity (a dropout above any
+// score, then the larger of lisp and smearing), ties in time order, as a
+// stable sort of all the compared events gives; not-compared events never.
+TEST(Analyze, TextShowsTheWorstEventsInOrder) {
+    AnalysisResult r;
+    r.mode = "full-reference";
+    const double scores[][2] = {{10, 60}, {60, 5}, {30, 30}, {60, 60}, {90, 0}, {0, 0}, {59, 1}, {60, 2}};
+    for (std::size_t i = 0; i < std::size(scores); ++i) {
+        SibilantEventResult e;
+        e.cls = i % 2 ? "sh" : "s";
+        e.lisp = scores[i][0];
+        e.smearing = scores[i][1];
+        e.dropout = i == 5;
+        e.compared = i != 4;  // the worst score, but not compared
+        e.why = "event " + std::to_string(i);
+        r.events.push_back(e);
+    }
+    r.summary.sibilants = int(r.events.size());
+    // By hand: the dropout (5), then 60 in time order (0, 1, 3, 7), then 59 (6), then 30 (2).
+    const std::string text = to_text(r, 6);
+    const std::string expected = "worst events:\n  event 5\n  event 0\n  event 1\n  event 3\n  event 7\n  event 6\n";
+    EXPECT_NE(text.find(expected), std::string::npos) << text;
+    EXPECT_NE(text.find("(4 /s/, 4 /sh/)"), std::string::npos) << text;
+    EXPECT_EQ(to_text(r, 0).find("worst events"), std::string::npos);
 }
 
 TEST(Analyze, EspeakSpeechThroughOpusLispsMoreAt6kbps) {

@@ -93,26 +93,33 @@ void run_single(const AnalyzeArgs& args) {
     if (!args.json_path.empty() && args.json_path != "-") json.emplace(args.json_path);
     if (!args.csv_path.empty() && args.csv_path != "-") csv.emplace(args.csv_path);
 
+    // The outputs are written as the events come, so that an hour-long pair
+    // is analysed in the memory a short one takes. The JSON's events wait
+    // beside the JSON file (on its disk, not in a small /tmp).
+    const bool no_reference = args.degraded_path.empty();
+    const bool text = args.json_path != "-" && args.csv_path != "-" && !args.summary_line && !args.quiet;
+    AnalysisWriter::Outputs outputs{
+        .json = json ? &json->stream() : args.json_path == "-" ? &std::cout : nullptr,
+        .csv = csv ? &csv->stream() : args.csv_path == "-" ? &std::cout : nullptr,
+        .text = text ? &std::cout : nullptr,
+        .max_events = args.max_events,
+        .spool_folder = json ? std::filesystem::absolute(args.json_path).parent_path().string() : std::string(),
+    };
     // One file: no reference, the recording judged on its own.
-    const AnalysisResult result = args.degraded_path.empty()
-                                      ? analyze_file_no_reference(args.reference_path, args.options)
-                                      : analyze_files(args.reference_path, args.degraded_path, args.options);
+    AnalysisWriter writer(outputs, no_reference ? std::string() : args.reference_path,
+                          no_reference ? args.reference_path : args.degraded_path, no_reference);
+    const EventSink on_event = [&writer](const SibilantEventResult& e) { writer.add(e); };
+    const AnalysisResult result =
+        no_reference ? analyze_file_no_reference(args.reference_path, args.options, on_event)
+                     : analyze_files(args.reference_path, args.degraded_path, args.options, on_event);
     // An alignment taken despite a doubt is said even when only JSON is written.
     if (!result.alignment.warning.empty())
         std::fprintf(stderr, "sibilant: warning: alignment: %s\n", result.alignment.warning.c_str());
 
-    if (json) {
-        json->stream() << to_json(result) << '\n';
-        json->commit();
-    }
-    if (csv) {
-        csv->stream() << to_csv(result);
-        csv->commit();
-    }
-    if (args.json_path == "-") std::cout << to_json(result) << '\n';
-    else if (args.csv_path == "-") std::cout << to_csv(result);
-    else if (args.summary_line) std::cout << summary_tsv(result) << '\n';
-    else if (!args.quiet) std::cout << to_text(result, args.max_events);
+    writer.finish(result);
+    if (json) json->commit();
+    if (csv) csv->commit();
+    if (args.summary_line) std::cout << summary_tsv(result) << '\n';
 }
 
 // Runs jobs whose outputs are JSON Lines, in input order, to --jsonl or

@@ -49,6 +49,21 @@ verdict=$(summary_field 7 "$sample" "$work/6k.wav")
 [[ "$verdict" == *lisp* ]] && pass || fail "6 kbps: verdict '$verdict' does not contain lisp"
 "$sibilant" simulate "$sample" "$work/64k.wav" --bitrate 64000 -q || fail "simulate 64 kbps"
 
+# The outputs are written as the events come (so that an hour-long pair needs
+# no more memory than a short one): JSON and CSV in files and on stdout are the
+# same bytes, and the JSON's folder holds only the outputs afterwards (the
+# events' temporary file is unlinked at once).
+mkdir "$work/stream"
+"$sibilant" analyze "$sample" "$work/6k.wav" --json "$work/stream/a.json" --csv "$work/stream/a.csv" -q ||
+  fail "streamed outputs: non-zero exit"
+"$sibilant" analyze "$sample" "$work/6k.wav" --json - >"$work/a_stdout.json"
+"$sibilant" analyze "$sample" "$work/6k.wav" --csv - >"$work/a_stdout.csv"
+check "--json FILE and --json - differ" cmp -s "$work/stream/a.json" "$work/a_stdout.json"
+check "--csv FILE and --csv - differ" cmp -s "$work/stream/a.csv" "$work/a_stdout.csv"
+[[ $(grep -c '"start_s":' "$work/stream/a.json") -gt 3 ]] && pass || fail "6 kbps: under 4 events in the JSON"
+left=$(ls -A "$work/stream" | tr '\n' ' ')
+[[ "$left" == "a.csv a.json " ]] && pass || fail "the JSON's folder holds more than the outputs: $left"
+
 # --- batch: --pairs -------------------------------------------------------------
 mkdir -p "$work/list"
 cp "$work/6k.wav" "$work/list/6k.wav"

@@ -25,7 +25,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <vector>
@@ -209,6 +212,22 @@ AnalysisResult analyze_no_reference(std::span<const float> degraded_48k, const A
 /// and analyses it without a reference, block by block. Errors name the file.
 AnalysisResult analyze_file_no_reference(const std::string& degraded_path, const AnalyzeOptions& options = {});
 
+/// Receives each event as the analysis finds it, in time order.
+using EventSink = std::function<void(const SibilantEventResult& event)>;
+
+/// analyze_files() with each event handed to `on_event` as it is found
+/// instead of kept: the result's `events` stay empty, so that memory does
+/// not grow with the length of the pair (an hour of speech holds about 9000
+/// events of about 1 KB each). What `sibilant analyze` runs, with an
+/// AnalysisWriter as the sink. Errors as analyze_files(); an exception thrown
+/// by `on_event` ends the analysis and is passed on.
+AnalysisResult analyze_files(const std::string& reference_path, const std::string& degraded_path,
+                             const AnalyzeOptions& options, const EventSink& on_event);
+
+/// analyze_file_no_reference() with the events handed to `on_event`.
+AnalysisResult analyze_file_no_reference(const std::string& degraded_path, const AnalyzeOptions& options,
+                                         const EventSink& on_event);
+
 /// One JSON object (the output contract of `sibilant analyze --json`).
 std::string to_json(const AnalysisResult& result, bool pretty = true);
 /// One event as compact JSON, exactly as it appears in to_json()'s "events"
@@ -219,5 +238,41 @@ std::string event_to_json(const SibilantEventResult& event, bool no_reference);
 std::string to_csv(const AnalysisResult& result);
 /// Human-readable summary: the figures and the worst events with their why.
 std::string to_text(const AnalysisResult& result, int max_events = 5);
+
+/// Writes the outputs of one analysis while its events arrive (as the sink
+/// of the EventSink overloads), exactly as to_json() plus a newline, to_csv()
+/// and to_text() write the whole result, without holding the events: CSV
+/// rows are written as they come, the text keeps the worst max_events, and
+/// the JSON's events wait in an unlinked temporary file until the summary
+/// that precedes them is known. Memory is a few KB whatever the length.
+class AnalysisWriter {
+public:
+    struct Outputs {
+        std::ostream* json = nullptr;  ///< Pretty JSON and a newline, written by finish().
+        std::ostream* csv = nullptr;   ///< Header at construction, a row per add().
+        std::ostream* text = nullptr;  ///< The summary text, written by finish().
+        int max_events = 5;            ///< Worst events in the text (0: none).
+        /// Folder of the temporary file (empty: std::filesystem::temp_directory_path(),
+        /// which honours TMPDIR). About 2 KB per event.
+        std::string spool_folder;
+    };
+    /// `reference`, `degraded` and `no_reference` as the result will have
+    /// them (every CSV row names both files). Throws Error when the
+    /// temporary file cannot be created, naming its folder and the cause.
+    AnalysisWriter(const Outputs& outputs, std::string reference, std::string degraded, bool no_reference);
+    ~AnalysisWriter();
+    AnalysisWriter(const AnalysisWriter&) = delete;
+    AnalysisWriter& operator=(const AnalysisWriter&) = delete;
+
+    /// One event, in time order. Throws Error when the temporary file cannot be written (disk full).
+    void add(const SibilantEventResult& event);
+    /// Writes the JSON and the text: `result` is what the analysis returned
+    /// (its `events`, if any, are not used; the ones added are).
+    void finish(const AnalysisResult& result);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace sibilant

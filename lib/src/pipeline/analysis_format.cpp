@@ -1,9 +1,16 @@
-// JSON, CSV and text renderings of analysis results. nlohmann::json stays
-// inside the library (pipeline/analysis_json.hpp); the public API hands out
-// strings.
+// JSON, CSV and text renderings of analysis results, whole (to_json,
+// to_csv, to_text) or an event at a time (AnalysisWriter), the two sharing
+// every piece so that they write the same bytes. nlohmann::json stays inside
+// the library (pipeline/analysis_json.hpp); the public API hands out strings.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +20,7 @@
 #include "io/csv.hpp"
 #include "pipeline/analysis_json.hpp"
 #include "sibilant/analyze.hpp"
+#include "sibilant/error.hpp"
 
 namespace sibilant {
 
@@ -49,13 +57,8 @@ json measures_json(const SibilantMeasures& m) {
             {"duration_s", rounded(m.duration_s, 3)}};
 }
 
-json delay_track_json(const std::vector<DelayTrackPoint>& track) {
-    json points = json::array();
-    for (const auto& p : track)
-        points.push_back({{"time_s", rounded(p.time_s, 3)},
-                          {"delay_ms", rounded(p.delay_ms, 3)},
-                          {"confidence", rounded(p.confidence, 3)}});
-    return points;
+json delay_point_json(const DelayTrackPoint& p) {
+    return {{"time_s", rounded(p.time_s, 3)}, {"delay_ms", rounded(p.delay_ms, 3)}, {"confidence", rounded(p.confidence, 3)}};
 }
 
 json event_json(const SibilantEventResult& e, bool blind) {
@@ -115,17 +118,12 @@ double severity(const SibilantEventResult& e) {
     return (e.dropout ? 1000.0 : 0.0) + std::max(e.lisp, e.smearing);
 }
 
-}  // namespace
 
-std::string event_to_json(const SibilantEventResult& event, bool no_reference) {
-    return event_json(event, no_reference).dump();
-}
-
-json pipeline::result_json(const AnalysisResult& r) {
-    json events = json::array();
-    const bool blind = r.mode == "no-reference";
-    for (const auto& e : r.events) events.push_back(event_json(e, blind));
+// The result as JSON with its two long arrays, the delay track's points and
+// the events, left empty.
+json result_frame_json(const AnalysisResult& r) {
     const AnalysisSummary& s = r.summary;
+    const bool blind = r.mode == "no-reference";
     json j = {{"mode", r.mode},
               {"reference", blind ? json(nullptr) : json(r.reference)},
               {"degraded", r.degraded},
@@ -141,7 +139,7 @@ json pipeline::result_json(const AnalysisResult& r) {
                 {"drift_compensated", r.alignment.drift_compensated},
                 {"time_varying", r.alignment.time_varying},
                 {"skipped_s", rounded(r.alignment.skipped_s, 3)},
-                {"delay_track", delay_track_json(r.alignment.delay_track)}}},
+                {"delay_track", json::array()}}},
               {"degraded_bandwidth_hz", rounded(r.degraded_bandwidth_hz, 0)},
               {"summary",
                {{"sibilants", s.sibilants},
@@ -153,41 +151,113 @@ json pipeline::result_json(const AnalysisResult& r) {
                 {"compared", s.compared},
                 {"lisp_flagged", s.lisp_flagged},
                 {"smearing_flagged", s.smearing_flagged}}},
-              {"events", events}};
+              {"events", json::array()}};
     if (blind) j["alignment"] = nullptr;
     return j;
 }
 
-std::string to_json(const AnalysisResult& r, bool pretty) {
-    const json j = pipeline::result_json(r);
-    return pretty ? j.dump(2) : j.dump();
+// to_json()'s text of a result, cut where its two long arrays go, so that
+// they can be written an item at a time between the parts (a long analysis
+// is then written without its whole document in memory). The parts are
+// nlohmann's dump of result_frame_json(), whose arrays are empty.
+struct JsonFrame {
+    static constexpr int kTrackIndent = 4;   // "delay_track" is a key of "alignment"
+    static constexpr int kEventsIndent = 2;  // "events" is a key of the document
+    JsonFrame(const AnalysisResult& r, bool pretty) {
+        const std::string text = result_frame_json(r).dump(pretty ? 2 : -1);
+        // With the newline and indent (pretty) or the quotes and colon
+        // (compact), these are keys: inside a JSON string every quote and
+        // newline is escaped.
+        const std::string events_key = pretty ? "\n  \"events\": []" : "\"events\":[]";
+        const std::string track_key = pretty ? "\n    \"delay_track\": []" : "\"delay_track\":[]";
+        const std::size_t events = text.rfind(events_key) + events_key.size() - 2;
+        const std::size_t track = text.find(track_key);
+        has_track = track != std::string::npos;
+        const std::size_t track_at = has_track ? track + track_key.size() - 2 : events;
+        before_track = text.substr(0, track_at);
+        if (has_track) between = text.substr(track_at + 2, events - track_at - 2);
+        after_events = text.substr(events + 2);
+    }
+    bool has_track = false;  // no-reference results have no alignment
+    std::string before_track, between, after_events;
+};
+
+// The items of one array of the document, written one at a time as nlohmann
+// would write the whole array at that indent.
+class ArrayWriter {
+public:
+    ArrayWriter(int indent, bool pretty) : indent_(indent), pretty_(pretty) {}
+    std::string item(const json& j) {
+        std::string out = first_ ? "[" : ",";
+        first_ = false;
+        if (!pretty_) return out + j.dump();
+        const std::string margin(std::size_t(indent_ + 2), ' ');
+        out += '\n' + margin;
+        for (char c : j.dump(2)) {
+            out += c;
+            if (c == '\n') out += margin;
+        }
+        return out;
+    }
+    std::string close() const {
+        if (first_) return "[]";
+        return pretty_ ? '\n' + std::string(std::size_t(indent_), ' ') + ']' : "]";
+    }
+
+private:
+    int indent_;
+    bool pretty_;
+    bool first_ = true;
+};
+
+std::string csv_header() {
+    return "reference,degraded,start_s,end_s,class,compared,lisp,smearing,dropout,flagged,high_band_loss_db,"
+           "cog_reference_hz,cog_degraded_hz,shape_correlation,tonal_gain_db,pre_echo_db,bandwidth_hz,why\n";
 }
 
-std::string to_csv(const AnalysisResult& r) {
+// Without a reference the comparison columns are empty.
+std::string csv_row(const std::string& reference, const std::string& degraded, bool blind,
+                    const SibilantEventResult& e) {
+    const bool d = e.compared && e.degraded.has_value();
+    const bool c = e.compared && !blind;
     std::ostringstream out;
-    out << "reference,degraded,start_s,end_s,class,compared,lisp,smearing,dropout,flagged,high_band_loss_db,"
-           "cog_reference_hz,cog_degraded_hz,shape_correlation,tonal_gain_db,pre_echo_db,bandwidth_hz,why\n";
-    // Without a reference the comparison columns are empty.
-    const bool blind = r.mode == "no-reference";
-    for (const auto& e : r.events) {
-        const bool d = e.compared && e.degraded.has_value();
-        const bool c = e.compared && !blind;
-        out << csv_field(r.reference) << ',' << csv_field(r.degraded) << ',' << format("%.3f", e.start_s) << ','
-            << format("%.3f", e.end_s) << ',' << e.cls << ',' << (e.compared ? "true" : "false") << ','
-            << format("%.1f", e.lisp) << ',' << format("%.1f", e.smearing) << ',' << (e.dropout ? "true" : "false")
-            << ',' << (e.flagged ? "true" : "false") << ','
-            << (c ? csv_number(e.high_band_loss_db, "%.2f") : "") << ','
-            << (c ? csv_number(e.reference.cog_hz, "%.1f") : "") << ','
-            << (d ? csv_number(e.degraded->cog_hz, "%.1f") : "") << ','
-            << (c ? csv_number(e.shape_correlation, "%.3f") : "") << ','
-            << (c ? csv_number(e.tonal_gain_db, "%.2f") : "") << ','
-            << (c ? csv_number(e.pre_echo_db, "%.2f") : "") << ','
-            << (e.compared ? csv_number(e.bandwidth_hz, "%.0f") : "") << ',' << csv_field(e.why) << '\n';
-    }
+    out << csv_field(reference) << ',' << csv_field(degraded) << ',' << format("%.3f", e.start_s) << ','
+        << format("%.3f", e.end_s) << ',' << e.cls << ',' << (e.compared ? "true" : "false") << ','
+        << format("%.1f", e.lisp) << ',' << format("%.1f", e.smearing) << ',' << (e.dropout ? "true" : "false")
+        << ',' << (e.flagged ? "true" : "false") << ',' << (c ? csv_number(e.high_band_loss_db, "%.2f") : "") << ','
+        << (c ? csv_number(e.reference.cog_hz, "%.1f") : "") << ','
+        << (d ? csv_number(e.degraded->cog_hz, "%.1f") : "") << ','
+        << (c ? csv_number(e.shape_correlation, "%.3f") : "") << ','
+        << (c ? csv_number(e.tonal_gain_db, "%.2f") : "") << ',' << (c ? csv_number(e.pre_echo_db, "%.2f") : "")
+        << ',' << (e.compared ? csv_number(e.bandwidth_hz, "%.0f") : "") << ',' << csv_field(e.why) << '\n';
     return out.str();
 }
 
-std::string to_text(const AnalysisResult& r, int max_events) {
+// What to_text() shows of the events, gathered an event at a time: the /s/
+// count and the why of the worst max_events compared ones, worst first, ties
+// in time order (what a stable sort of them all by severity gives).
+class WorstEvents {
+public:
+    explicit WorstEvents(int max_events) : max_(std::size_t(std::max(0, max_events))) {}
+    void add(const SibilantEventResult& e) {
+        s_count_ += e.cls == "s";
+        if (!e.compared || max_ == 0) return;
+        const double bad = severity(e);
+        const auto at = std::partition_point(worst_.begin(), worst_.end(), [&](const auto& w) { return w.first >= bad; });
+        if (at == worst_.end() && worst_.size() == max_) return;
+        worst_.insert(at, {bad, e.why});
+        if (worst_.size() > max_) worst_.pop_back();
+    }
+    int s_count() const { return s_count_; }
+    const std::vector<std::pair<double, std::string>>& worst() const { return worst_; }
+
+private:
+    std::size_t max_;
+    int s_count_ = 0;
+    std::vector<std::pair<double, std::string>> worst_;
+};
+
+std::string text_of(const AnalysisResult& r, const WorstEvents& events) {
     const AnalysisSummary& s = r.summary;
     std::ostringstream out;
     if (!r.reference.empty()) out << "reference  " << r.reference << "\n";
@@ -209,8 +279,7 @@ std::string to_text(const AnalysisResult& r, int max_events) {
         if (!r.alignment.warning.empty()) out << "warning    " << r.alignment.warning << "\n";
         out << "bandwidth  " << format("%.1f kHz", r.degraded_bandwidth_hz / 1000.0) << " carried by the degraded\n";
     }
-    int s_count = 0;
-    for (const auto& e : r.events) s_count += e.cls == "s";
+    const int s_count = events.s_count();
     out << "sibilants  " << s.sibilants << " (" << s_count << " /s/, " << (s.sibilants - s_count) << " /sh/)";
     if (s.compared != s.sibilants) out << ", " << s.compared << " compared";
     out << "; " << s.flagged << " flagged";
@@ -220,17 +289,135 @@ std::string to_text(const AnalysisResult& r, int max_events) {
     out << "smearing   index " << format("%.1f", s.smearing_index) << " (" << s.smearing_flagged << " flagged)\n";
     out << "verdict    " << s.verdict << "\n";
 
-    std::vector<const SibilantEventResult*> worst;
-    for (const auto& e : r.events)
-        if (e.compared) worst.push_back(&e);
-    std::stable_sort(worst.begin(), worst.end(),
-                     [](const auto* a, const auto* b) { return severity(*a) > severity(*b); });
-    if (max_events > 0 && !worst.empty()) {
+    if (!events.worst().empty()) {
         out << "worst events:\n";
-        for (std::size_t i = 0; i < worst.size() && i < static_cast<std::size_t>(max_events); ++i)
-            out << "  " << worst[i]->why << "\n";
+        for (const auto& w : events.worst()) out << "  " << w.second << "\n";
     }
     return out.str();
+}
+
+// The document: the frame's parts, the delay track's points (from the
+// result) and the events (write_events writes the whole array).
+template <class WriteEvents>
+void write_document(std::ostream& out, const AnalysisResult& r, bool pretty, WriteEvents&& write_events) {
+    const JsonFrame frame(r, pretty);
+    out << frame.before_track;
+    if (frame.has_track) {
+        ArrayWriter track(JsonFrame::kTrackIndent, pretty);
+        for (const auto& p : r.alignment.delay_track) out << track.item(delay_point_json(p));
+        out << track.close() << frame.between;
+    }
+    write_events(out);
+    out << frame.after_events;
+}
+
+// The JSON's events wait here for the summary that comes before them: an
+// unlinked file, gone however the process ends.
+std::FILE* open_spool(const std::string& folder) {
+    std::string path = (folder.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(folder)) /
+                       ".sibilant-events.XXXXXX";
+    const int fd = mkstemp(path.data());
+    if (fd < 0)
+        throw Error("analysis output: cannot create a temporary file in " + path.substr(0, path.rfind('/')) +
+                    " for the JSON's events: " + std::strerror(errno));
+    unlink(path.c_str());
+    std::FILE* file = fdopen(fd, "w+");
+    if (!file) {
+        close(fd);
+        throw Error(std::string("analysis output: cannot open the temporary file for the JSON's events: ") +
+                    std::strerror(errno));
+    }
+    return file;
+}
+
+}  // namespace
+
+std::string event_to_json(const SibilantEventResult& event, bool no_reference) {
+    return event_json(event, no_reference).dump();
+}
+
+json pipeline::result_json(const AnalysisResult& r) {
+    json j = result_frame_json(r);
+    const bool blind = r.mode == "no-reference";
+    if (!blind)
+        for (const auto& p : r.alignment.delay_track) j["alignment"]["delay_track"].push_back(delay_point_json(p));
+    for (const auto& e : r.events) j["events"].push_back(event_json(e, blind));
+    return j;
+}
+
+std::string to_json(const AnalysisResult& r, bool pretty) {
+    std::ostringstream out;
+    const bool blind = r.mode == "no-reference";
+    write_document(out, r, pretty, [&](std::ostream& o) {
+        ArrayWriter events(JsonFrame::kEventsIndent, pretty);
+        for (const auto& e : r.events) o << events.item(event_json(e, blind));
+        o << events.close();
+    });
+    return out.str();
+}
+
+std::string to_csv(const AnalysisResult& r) {
+    std::string out = csv_header();
+    const bool blind = r.mode == "no-reference";
+    for (const auto& e : r.events) out += csv_row(r.reference, r.degraded, blind, e);
+    return out;
+}
+
+std::string to_text(const AnalysisResult& r, int max_events) {
+    WorstEvents worst(max_events);
+    for (const auto& e : r.events) worst.add(e);
+    return text_of(r, worst);
+}
+
+struct AnalysisWriter::Impl {
+    Outputs outputs;
+    std::string reference, degraded;
+    bool blind;
+    std::FILE* spool = nullptr;
+    ArrayWriter events{JsonFrame::kEventsIndent, true};
+    WorstEvents worst;
+    Impl(const Outputs& o, std::string ref, std::string deg, bool no_reference)
+        : outputs(o), reference(std::move(ref)), degraded(std::move(deg)), blind(no_reference), worst(o.max_events) {}
+    ~Impl() {
+        if (spool) std::fclose(spool);
+    }
+};
+
+AnalysisWriter::AnalysisWriter(const Outputs& outputs, std::string reference, std::string degraded, bool no_reference)
+    : impl_(std::make_unique<Impl>(outputs, std::move(reference), std::move(degraded), no_reference)) {
+    if (outputs.json) impl_->spool = open_spool(outputs.spool_folder);
+    if (outputs.csv) *outputs.csv << csv_header();
+}
+
+AnalysisWriter::~AnalysisWriter() = default;
+
+void AnalysisWriter::add(const SibilantEventResult& event) {
+    Impl& w = *impl_;
+    if (w.outputs.csv) *w.outputs.csv << csv_row(w.reference, w.degraded, w.blind, event);
+    if (w.spool) {
+        const std::string item = w.events.item(event_json(event, w.blind));
+        if (std::fwrite(item.data(), 1, item.size(), w.spool) != item.size())
+            throw Error(std::string("analysis output: cannot write the JSON's events to the temporary file: ") +
+                        std::strerror(errno));
+    }
+    w.worst.add(event);
+}
+
+void AnalysisWriter::finish(const AnalysisResult& result) {
+    Impl& w = *impl_;
+    if (std::ostream* out = w.outputs.json) {
+        write_document(*out, result, true, [&](std::ostream& o) {
+            std::fflush(w.spool);
+            std::rewind(w.spool);
+            char block[1 << 16];
+            for (std::size_t n; (n = std::fread(block, 1, sizeof block, w.spool)) > 0;) o.write(block, std::streamsize(n));
+            if (std::ferror(w.spool))
+                throw Error(std::string("analysis output: cannot read back the JSON's events: ") + std::strerror(errno));
+            o << w.events.close();
+        });
+        *out << '\n';
+    }
+    if (w.outputs.text) *w.outputs.text << text_of(result, w.worst);
 }
 
 }  // namespace sibilant

@@ -7,7 +7,9 @@
 //   analyze_files() streams both files (up to five times through the
 //   aligner's stages, once into the kernel), so that an hour-long pair needs
 //   a few MB, not the 1.4 GB two hours of float samples would take. Both go
-//   through the same AlignmentSource code.
+//   through the same AlignmentSource code. Events go to an EventSink as the
+//   kernel finishes them (kept in the result, or written out at once by
+//   `sibilant analyze`, so that the outputs do not grow the memory either).
 // analyze_no_reference(): the degraded alone into the kernel's no-reference
 // mode.
 #include <algorithm>
@@ -85,14 +87,14 @@ private:
     std::optional<AudioFileReader> reference_, degraded_;
 };
 
-// Runs the kernel over a source of chunks and fills the result's events,
-// summary and bandwidth. next(chunk) pushes the next chunk into the kernel
-// and returns false at the end.
+// Runs the kernel over a source of chunks, hands each event to on_event and
+// fills the result's summary and bandwidth. next(chunk) pushes the next chunk
+// into the kernel and returns false at the end.
 template <class PushNext>
-void run_kernel(Kernel& kernel, AnalysisResult& result, PushNext&& next) {
+void run_kernel(Kernel& kernel, AnalysisResult& result, const EventSink& on_event, PushNext&& next) {
     SibilantEventResult event;
     auto drain = [&] {
-        while (kernel.pop_event(event)) result.events.push_back(event);
+        while (kernel.pop_event(event)) on_event(event);
     };
     while (next()) drain();
     kernel.finish();
@@ -141,7 +143,7 @@ bool start_result(const dsp::AlignmentResult& alignment, AnalysisResult& result)
 // it was) read ahead into a ring as far as the delay map reaches and mapped
 // onto the reference's timeline.
 void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult& alignment,
-                        const AnalyzeOptions& options, AnalysisResult& result);
+                        const AnalyzeOptions& options, AnalysisResult& result, const EventSink& on_event);
 
 float gain_scale(const dsp::AlignmentResult& a) { return static_cast<float>(std::pow(10.0, -a.gain_db / 20.0)); }
 
@@ -152,16 +154,17 @@ constexpr std::size_t kBlock = 4800;  // 0.1 s: the chunk both drivers work in
 // many samples it put in each, 0 at the end; a signal that has ended gives
 // zeros, as the degraded does past its end in the whole-file analysis.
 template <class NextPair>
-void analyze_incremental(const AnalyzeOptions& options, AnalysisResult& result, NextPair&& next) {
+void analyze_incremental(const AnalyzeOptions& options, AnalysisResult& result, const EventSink& on_event,
+                         NextPair&& next) {
     Probe probe(ProbeConfig{.mode = ProbeMode::FullReference, .analysis = options});
     std::vector<float> reference(kBlock), degraded(kBlock);
     SibilantEventResult event;
     for (std::size_t n; (n = next(std::span<float>(reference), std::span<float>(degraded))) > 0;) {
         probe.push(std::span<const float>(reference.data(), n), std::span<const float>(degraded.data(), n));
-        while (probe.poll_event(event)) result.events.push_back(event);
+        while (probe.poll_event(event)) on_event(event);
     }
     probe.finish();
-    while (probe.poll_event(event)) result.events.push_back(event);
+    while (probe.poll_event(event)) on_event(event);
     const ProbeStatus status = probe.status();
     result.mode = "full-reference";
     if (!status.aligned) {
@@ -191,7 +194,7 @@ void analyze_incremental(const AnalyzeOptions& options, AnalysisResult& result, 
 }
 
 void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult& alignment,
-                        const AnalyzeOptions& options, AnalysisResult& result) {
+                        const AnalyzeOptions& options, AnalysisResult& result, const EventSink& on_event) {
     source.rewind(alignment.degraded_rate_scale);
     // The ring holds what the delay map's spread needs (a time-stretched
     // degraded can wander far), at least 4 s.
@@ -218,7 +221,7 @@ void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult
     const float scale = gain_scale(alignment);
     Kernel kernel(full_reference(options), &alignment);
     std::int64_t pos = 0;
-    run_kernel(kernel, result, [&] {
+    run_kernel(kernel, result, on_event, [&] {
         const std::span<const float> reference = source.next_reference(kBlock);
         if (reference.empty()) return false;
         const std::span<float> aligned(chunk.data(), reference.size());
@@ -229,16 +232,22 @@ void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult
     });
 }
 
+// A sink that keeps the events in the result, for the overloads that return them.
+EventSink keep_in(std::vector<SibilantEventResult>& events) {
+    return [&events](const SibilantEventResult& e) { events.push_back(e); };
+}
+
 }  // namespace
 
 AnalysisResult analyze(std::span<const float> reference_48k, std::span<const float> degraded_48k,
                        const AnalyzeOptions& options) {
     pipeline::validate(options);
     AnalysisResult result;
+    const EventSink on_event = keep_in(result.events);
     if (options.alignment == AlignmentMode::Incremental) {
         std::size_t pos = 0;
         const std::size_t length = std::max(reference_48k.size(), degraded_48k.size());
-        analyze_incremental(options, result, [&](std::span<float> reference, std::span<float> degraded) {
+        analyze_incremental(options, result, on_event, [&](std::span<float> reference, std::span<float> degraded) {
             const std::size_t n = std::min(reference.size(), length - pos);
             auto fill = [&](std::span<const float> from, std::span<float> to) {
                 for (std::size_t i = 0; i < n; ++i) to[i] = pos + i < from.size() ? from[pos + i] : 0.0f;
@@ -253,12 +262,20 @@ AnalysisResult analyze(std::span<const float> reference_48k, std::span<const flo
     dsp::BufferSource source(reference_48k, degraded_48k);
     const dsp::AlignmentResult alignment = dsp::align_recording(source);
     if (!start_result(alignment, result)) return result;
-    run_full_reference(source, alignment, options, result);
+    run_full_reference(source, alignment, options, result, on_event);
     return result;
 }
 
 AnalysisResult analyze_files(const std::string& reference_path, const std::string& degraded_path,
                              const AnalyzeOptions& options) {
+    std::vector<SibilantEventResult> events;
+    AnalysisResult result = analyze_files(reference_path, degraded_path, options, keep_in(events));
+    result.events = std::move(events);
+    return result;
+}
+
+AnalysisResult analyze_files(const std::string& reference_path, const std::string& degraded_path,
+                             const AnalyzeOptions& options, const EventSink& on_event) {
     pipeline::validate(options);
     const ReadOptions read{.channel = options.channel, .target_rate_hz = kInternalRateHz};
     AnalysisResult result;
@@ -267,7 +284,7 @@ AnalysisResult analyze_files(const std::string& reference_path, const std::strin
     try {
         if (options.alignment == AlignmentMode::Incremental) {
             AudioFileReader ref(reference_path, read), deg(degraded_path, read);
-            analyze_incremental(options, result, [&](std::span<float> reference, std::span<float> degraded) {
+            analyze_incremental(options, result, on_event, [&](std::span<float> reference, std::span<float> degraded) {
                 // Reads until both chunks are full or both files have ended.
                 auto fill = [](AudioFileReader& file, std::span<float> to) {
                     std::size_t got = 0;
@@ -283,9 +300,11 @@ AnalysisResult analyze_files(const std::string& reference_path, const std::strin
             return result;
         }
         FileSource source(reference_path, degraded_path, read);
-        const dsp::AlignmentResult alignment = dsp::align_recording(source);
+        dsp::AlignmentResult alignment = dsp::align_recording(source);
         if (!start_result(alignment, result)) return result;
-        run_full_reference(source, alignment, options, result);
+        // The report has its own copy of the track; the kernel does not need one.
+        std::vector<dsp::DelayTrackPoint>().swap(alignment.delay_track);
+        run_full_reference(source, alignment, options, result, on_event);
     } catch (const Error& e) {
         throw Error(reference_path + " vs " + degraded_path + ": " + e.what());
     }
@@ -298,7 +317,7 @@ AnalysisResult analyze_no_reference(std::span<const float> degraded_48k, const A
     result.mode = "no-reference";
     Kernel kernel(KernelConfig{.mode = KernelMode::NoReference, .options = options});
     std::size_t pos = 0;
-    run_kernel(kernel, result, [&] {
+    run_kernel(kernel, result, keep_in(result.events), [&] {
         if (pos >= degraded_48k.size()) return false;
         const std::size_t take = std::min(kBlock, degraded_48k.size() - pos);
         kernel.push(degraded_48k.subspan(pos, take));
@@ -309,6 +328,14 @@ AnalysisResult analyze_no_reference(std::span<const float> degraded_48k, const A
 }
 
 AnalysisResult analyze_file_no_reference(const std::string& degraded_path, const AnalyzeOptions& options) {
+    std::vector<SibilantEventResult> events;
+    AnalysisResult result = analyze_file_no_reference(degraded_path, options, keep_in(events));
+    result.events = std::move(events);
+    return result;
+}
+
+AnalysisResult analyze_file_no_reference(const std::string& degraded_path, const AnalyzeOptions& options,
+                                         const EventSink& on_event) {
     pipeline::validate(options);
     AnalysisResult result;
     result.mode = "no-reference";
@@ -317,7 +344,7 @@ AnalysisResult analyze_file_no_reference(const std::string& degraded_path, const
     AudioFileReader deg(degraded_path, ReadOptions{.channel = options.channel, .target_rate_hz = kInternalRateHz});
     Kernel kernel(KernelConfig{.mode = KernelMode::NoReference, .options = options});
     std::vector<float> block(kBlock);
-    run_kernel(kernel, result, [&] {
+    run_kernel(kernel, result, on_event, [&] {
         const std::size_t n = deg.read(block);
         if (n == 0) return false;
         kernel.push(std::span<const float>(block.data(), n));

@@ -43,7 +43,7 @@ public:
     Stream8k(std::size_t capacity, bool reference) : ring_(capacity), reference_(reference) {}
 
     // Reads until sample `index` (8 kHz) exists or the stream has ended.
-    void fill_until(AlignmentSource& source, std::int64_t index, std::vector<float>* frame_energy) {
+    void fill_until(AlignmentSource& source, std::int64_t index) {
         while (!ended_ && ring_.count() <= index) {
             const std::span<const float> chunk = reference_ ? source.next_reference(kChunk) : source.next_degraded(kChunk);
             out_.clear();
@@ -54,7 +54,6 @@ public:
                 resampler_.process(chunk, out_);
             }
             ring_.push(out_);
-            if (frame_energy) update_energy(*frame_energy);
         }
     }
     bool ended() const { return ended_; }
@@ -66,20 +65,6 @@ public:
     }
 
 private:
-    // Mean square of every 5 ms frame completed so far (the ring holds many frames).
-    void update_energy(std::vector<float>& energy) {
-        // A frame is copied out in one go rather than read with at() per
-        // sample (a modulo each).
-        std::array<float, kFrame> frame;
-        while (std::int64_t(energy.size() + 1) * kFrame <= ring_.count()) {
-            const std::int64_t first = std::int64_t(energy.size()) * kFrame;
-            ring_.copy(first, frame);
-            double sum = 0.0;
-            for (int i = 0; i < kFrame; ++i) sum += double(frame[std::size_t(i)]) * frame[std::size_t(i)];
-            energy.push_back(static_cast<float>(sum / kFrame));
-        }
-    }
-
     Resampler resampler_{kRateHz, kTrackRateHz};
     dsp::SampleRing ring_;
     bool reference_;
@@ -215,7 +200,7 @@ DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& se
         const std::int64_t first = centre - window / 2;
         const std::int64_t base = std::llround(predicted) - lags;
         const std::int64_t deg_first = first + base, deg_end = deg_first + window + 2 * lags;
-        degraded.fill_until(source, deg_end, nullptr);
+        degraded.fill_until(source, deg_end);
         if (deg_first < degraded.oldest() && deg_first >= 0) return false;  // fell out of the ring
         reference.copy(first, std::size_t(window), by.reference());
         degraded.copy(deg_first, std::size_t(window + 2 * lags), by.degraded());
@@ -245,7 +230,7 @@ DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& se
     };
 
     for (std::int64_t centre = window / 2;; centre += hop) {
-        reference.fill_until(source, centre + window / 2, &track.frame_energy);
+        reference.fill_until(source, centre + window / 2);
         if (reference.count() < centre + window / 2) break;  // no full window left
         reference.copy(centre - window / 2, std::size_t(window), window_samples.data());
         double mean_square = 0.0;
@@ -268,9 +253,9 @@ DelayTrack track_delay(AlignmentSource& source, const std::vector<DelaySeed>& se
         last_delay = point.delay_samples / kFactor;
     }
     // The rest of both streams (the source is read to its end, so the caller
-    // sees every sample counted; the reference's frames complete the energy list).
-    reference.fill_until(source, std::numeric_limits<std::int64_t>::max(), &track.frame_energy);
-    degraded.fill_until(source, std::numeric_limits<std::int64_t>::max(), nullptr);
+    // sees every sample counted).
+    reference.fill_until(source, std::numeric_limits<std::int64_t>::max());
+    degraded.fill_until(source, std::numeric_limits<std::int64_t>::max());
     track.reference_samples = reference.count() * kFactor;
     drop_outliers(track.points);
     track.gain_db = ref_energy > 0.0 && deg_energy > 0.0 ? 10.0 * std::log10(deg_energy / ref_energy) : 0.0;
@@ -299,28 +284,52 @@ std::vector<DelayTrackPoint> smooth_points(const std::vector<DelayTrackPoint>& p
     return smooth;
 }
 
-std::vector<SampleSpan> reference_sibilants(AlignmentSource& source) {
+ReferencePass read_reference_for_map(AlignmentSource& source) {
     // The kernel's settings (pipeline/kernel.cpp: default StftConfig and
     // DetectorConfig), so that these are the events it will compare.
     const StftConfig stft_config{};
     Stft stft(stft_config);
     SibilantDetector detector(DetectorConfig{}, stft_config);
-    std::vector<SampleSpan> spans;
+    ReferencePass pass;
     auto take = [&] {
         for (const SibilantEvent& e : detector.events())
-            spans.push_back({std::int64_t(std::floor(e.start_s * kRateHz)), std::int64_t(std::ceil(e.end_s * kRateHz))});
+            pass.sibilants.push_back(
+                {std::int64_t(std::floor(e.start_s * kRateHz)), std::int64_t(std::ceil(e.end_s * kRateHz))});
         detector.clear_events();
+    };
+    // The frames' energies at 8 kHz, from the same chunks through the same
+    // resampler as the track's reference stream: the same samples.
+    Resampler resampler(kRateHz, kTrackRateHz);
+    std::vector<float> low;
+    double frame_sum = 0.0;
+    int in_frame = 0;
+    auto add_energy = [&] {
+        for (float v : low) {
+            frame_sum += double(v) * v;
+            if (++in_frame == kFrame) {
+                pass.frame_energy.push_back(static_cast<float>(frame_sum / kFrame));
+                frame_sum = 0.0;
+                in_frame = 0;
+            }
+        }
+        low.clear();
     };
     for (std::span<const float> chunk; !(chunk = source.next_reference(kChunk)).empty();) {
         stft.push(chunk, [&](const StftFrame& f) { detector.push(f); });
         take();
+        resampler.process(chunk, low);
+        add_energy();
     }
     detector.finish();
     take();
-    return spans;
+    resampler.flush(low);
+    add_energy();
+    return pass;
 }
 
-std::vector<DelaySegment> delay_map_from_track(const DelayTrack& track, const std::vector<SampleSpan>& sibilants) {
+std::vector<DelaySegment> delay_map_from_track(const DelayTrack& track, const ReferencePass& reference) {
+    const std::vector<SampleSpan>& sibilants = reference.sibilants;
+    const std::vector<float>& frame_energy = reference.frame_energy;
     std::vector<DelaySegment> segments;
     const std::vector<DelayTrackPoint> p = smooth_points(track.points);
     if (p.empty()) return segments;
@@ -350,11 +359,11 @@ std::vector<DelaySegment> delay_map_from_track(const DelayTrack& track, const st
     auto quietest_between = [&](std::int64_t from, std::int64_t to) -> std::optional<std::int64_t> {
         std::optional<std::int64_t> best;
         float lowest = std::numeric_limits<float>::max();
-        for (std::int64_t f = from / frame48; f <= to / frame48 && f < std::int64_t(track.frame_energy.size()); ++f) {
+        for (std::int64_t f = from / frame48; f <= to / frame48 && f < std::int64_t(frame_energy.size()); ++f) {
             const std::int64_t at = f * frame48 + frame48 / 2;
             if (at <= from || at >= to || inside_kept(at)) continue;
-            if (track.frame_energy[std::size_t(f)] < lowest) {
-                lowest = track.frame_energy[std::size_t(f)];
+            if (frame_energy[std::size_t(f)] < lowest) {
+                lowest = frame_energy[std::size_t(f)];
                 best = at;
             }
         }

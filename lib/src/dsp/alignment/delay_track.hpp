@@ -21,8 +21,8 @@
 // two neighbours that agree with each other is an outlier and dropped.
 //
 // The track is made by pulling both streams from an AlignmentSource in
-// chunks (memory is a few seconds of 8 kHz audio plus one 5 ms energy per
-// reference frame), so a file of any length is tracked without holding it.
+// chunks (memory is a few seconds of 8 kHz audio plus 24 bytes per point),
+// so a file of any length is tracked without holding it.
 #pragma once
 
 #include <cstdint>
@@ -49,9 +49,6 @@ struct DelaySeed {
 struct DelayTrack {
     std::vector<DelayTrackPoint> points;  ///< Valid points only, in reference order.
     int speech_points = 0;                ///< Points whose reference window had speech.
-    /// Mean square of each 5 ms reference frame at 8 kHz (for placing the
-    /// boundaries of a delay map in the quietest place between two points).
-    std::vector<float> frame_energy;
     double gain_db = 0.0;                 ///< Degraded over reference energy at the points' peaks.
     std::int64_t reference_samples = 0;   ///< 48 kHz.
 };
@@ -74,10 +71,21 @@ struct SampleSpan {
     std::int64_t begin = 0, end = 0;
 };
 
-/// The sibilants of the reference, found by the kernel's own detector (same
-/// STFT and detector settings, so the same events) on the source's reference,
-/// read from where it stands to its end.
-std::vector<SampleSpan> reference_sibilants(AlignmentSource& source);
+/// What a time-varying delay map needs of the reference besides the track,
+/// from one more pass over it (only such a map pays for it, and only then
+/// does memory hold 4 bytes per 5 ms of the file):
+struct ReferencePass {
+    /// Its sibilants, found by the kernel's own detector (same STFT and
+    /// detector settings, so the same events).
+    std::vector<SampleSpan> sibilants;
+    /// Mean square of each 5 ms frame at 8 kHz, the stream the track
+    /// correlates (for placing a boundary in the quietest place between two
+    /// points).
+    std::vector<float> frame_energy;
+};
+
+/// Reads the source's reference from where it stands to its end.
+ReferencePass read_reference_for_map(AlignmentSource& source);
 
 /// The delays of the track's smooth points (smooth_points(): chance peaks
 /// left out) as a contiguous delay map for the kernel, made so that every
@@ -91,6 +99,6 @@ std::vector<SampleSpan> reference_sibilants(AlignmentSource& source);
 ///    there is one) outside every sibilant.
 /// Segments cover [0, track.reference_samples), in order, each ending where
 /// the next begins; empty when there are no smooth points.
-std::vector<DelaySegment> delay_map_from_track(const DelayTrack& track, const std::vector<SampleSpan>& sibilants);
+std::vector<DelaySegment> delay_map_from_track(const DelayTrack& track, const ReferencePass& reference);
 
 }  // namespace sibilant::dsp

@@ -148,9 +148,9 @@ std::string format(const char* fmt, double a, double b) {
 
 // The track's own delay map in place of the Aligner's.
 AlignmentResult time_varying(const AlignmentResult& aligner, const DelayTrack& track,
-                             const std::vector<DelayTrackPoint>& smooth, const std::vector<SampleSpan>& sibilants) {
+                             const std::vector<DelayTrackPoint>& smooth, const ReferencePass& reference) {
     AlignmentResult t = aligner;
-    t.segments = delay_map_from_track(track, sibilants);
+    t.segments = delay_map_from_track(track, reference);
     t.status = t.segments.size() > 1 ? AlignmentStatus::AlignedPiecewise : AlignmentStatus::Aligned;
     t.time_varying = true;
     t.method = AlignmentMethod::Waveform;
@@ -248,16 +248,21 @@ AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& co
             }
         }
     }
-    a.delay_track = track.points;
     const std::vector<DelayTrackPoint> smooth = smooth_points(track.points);
-    if (!disagrees(a, smooth)) return a;
+    // The track goes into the result once nothing else needs it (a long
+    // file's track is 24 bytes per 0.1 s of speech: not copied about).
+    auto with_track = [&track](AlignmentResult r) {
+        r.delay_track = std::move(track.points);
+        return r;
+    };
+    if (!disagrees(a, smooth)) return with_track(std::move(a));
     double mean_confidence = 0.0;
     for (const auto& p : smooth) mean_confidence += p.confidence / double(smooth.size());
     const double reversals = quick_reversal_share(smooth);
     if (coverage(track, smooth) >= kMinCoverage && int(smooth.size()) >= kMinTrackPoints &&
         mean_confidence >= kMinTrackConfidence && reversals <= kMaxQuickReversals) {
         source.rewind(a.degraded_rate_scale);
-        return time_varying(a, track, smooth, reference_sibilants(source));
+        return with_track(time_varying(a, track, smooth, read_reference_for_map(source)));
     }
     const std::string tracked = std::to_string(smooth.size()) + " of " + std::to_string(track.speech_points);
     if (!a.ok()) {
@@ -265,14 +270,14 @@ AlignmentResult align_recording(AlignmentSource& source, const AlignerConfig& co
                     " of the reference's speech points smoothly, at a mean correlation of " +
                     format("%.2f, and %.0f%% of its jumps reverse within 0.5 s", mean_confidence, 100.0 * reversals) +
                     ")";
-        return a;
+        return with_track(std::move(a));
     }
     int judged = 0;
     const int bad = disagreeing_points(a, smooth, judged);
     const std::string doubt = "the delay track (" + tracked + " speech points) differs from the delay map by over 2 ms at " +
                               std::to_string(bad) + " of " + std::to_string(judged) + " points";
     a.warning = a.warning.empty() ? doubt : a.warning + "; " + doubt;
-    return a;
+    return with_track(std::move(a));
 }
 
 }  // namespace sibilant::dsp
