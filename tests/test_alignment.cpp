@@ -1,6 +1,7 @@
 // Time alignment (dsp/alignment.hpp): known delays and gains, through Opus
 // with and without loss, delay steps and drift, failures, streaming == batch.
 #include "dsp/alignment.hpp"
+#include "dsp/sample_ring.hpp"
 
 #include <gtest/gtest.h>
 
@@ -493,6 +494,39 @@ TEST(Alignment, StreamingEqualsBatch) {
     expect_same(stream(x, stretched, 9, 3000), align(x, stretched), "stretch");
     const std::vector<float> other = varied_speech(14.0, 13);
     expect_same(stream(x, other, 10, 3000), align(x, other), "unrelated");
+}
+
+// The live probe's way of feeding: the aligner reads its full-rate samples
+// from rings the caller pushes each sample into first (its stores) instead of
+// holding its own copy. The results are the batch's, with the rings no larger
+// than allowed (the history plus how far they run ahead), for a step, a drift
+// and unrelated audio; a ring too small is refused.
+TEST(Alignment, SharedRingsGiveTheSameResult) {
+    const std::vector<float> x = varied_speech(14.0, 12);
+    const std::vector<float> stepped = stepped_through_opus(x);
+    const std::vector<float> stretched = sibilant::resample(x, kRate, kRate * 1.005);
+    const std::vector<float> other = varied_speech(14.0, 13);
+    constexpr std::size_t kStep = 240;
+    for (const std::vector<float>* y : {&stepped, &stretched, &other}) {
+        Aligner aligner;
+        const auto capacity = std::size_t(aligner.full_rate_history_samples()) + kStep;
+        sibilant::dsp::SampleRing reference(capacity), degraded(capacity);
+        aligner.share_full_rate(reference, degraded, kStep);
+        for (std::size_t at = 0; at < std::max(x.size(), y->size()); at += kStep) {
+            auto part = [&](const std::vector<float>& v) {
+                return std::span<const float>(v).subspan(std::min(at, v.size()), std::min(kStep, v.size() - std::min(at, v.size())));
+            };
+            reference.push(part(x));
+            degraded.push(part(*y));
+            aligner.push_reference(part(x));
+            aligner.push_degraded(part(*y));
+        }
+        aligner.finish();
+        expect_same(aligner.result(), align(x, *y), y == &stepped ? "step" : y == &stretched ? "drift" : "unrelated");
+    }
+    Aligner aligner;
+    sibilant::dsp::SampleRing small(std::size_t(aligner.full_rate_history_samples()) + kStep - 1);
+    sibilant::test::expect_error([&] { aligner.share_full_rate(small, small, kStep); }, {"shared ring", "needs"});
 }
 
 // A live probe keeps only its last windows (kept_windows) and running

@@ -270,6 +270,8 @@ struct AlignmentResult {
     std::vector<DelayTrackPoint> delay_track;  ///< Every 0.1 s of reference speech that correlates.
 };
 
+class SampleRing;  // dsp/sample_ring.hpp
+
 class Aligner {
 public:
     /// Throws Error for an invalid config (see validate()).
@@ -277,6 +279,18 @@ public:
     ~Aligner();
     Aligner(Aligner&&) noexcept;
     Aligner& operator=(Aligner&&) noexcept;
+
+    /// For a caller that keeps the last seconds of both streams itself (the
+    /// live probe's stores); before the first push. The caller pushes every
+    /// sample into these rings before pushing it here, at most
+    /// max_ahead_samples ahead of what it has pushed here. The aligner then
+    /// reads its full-rate samples there instead of holding its own copy of
+    /// each stream (about 6 s, 1.2 MB each); its results are the same. Throws
+    /// Error when a ring holds fewer than full_rate_history_samples() +
+    /// max_ahead_samples. The rings must outlive the aligner's last push.
+    void share_full_rate(const SampleRing& reference, const SampleRing& degraded, std::int64_t max_ahead_samples);
+    /// How many of each stream's newest 48 kHz samples the aligner reads back.
+    std::int64_t full_rate_history_samples() const noexcept;
 
     /// Append samples (48 kHz mono) to either stream, in chunks of any size.
     void push_reference(std::span<const float> samples) noexcept;

@@ -72,9 +72,10 @@ struct Probe::Impl {
     bool finished = false;
     std::int64_t samples = 0;
 
-    // Full reference only.
-    std::unique_ptr<dsp::Aligner> aligner;
+    // Full reference only. The aligner reads its full-rate samples from the
+    // stores (declared first: it must not outlive them).
     dsp::SampleRing reference_store, degraded_store;
+    std::unique_ptr<dsp::Aligner> aligner;
     bool locked = false;
     bool following = false;              // the aligner still gives a delay map
     std::int64_t windows_seen = -1;      // aligner windows when the map was last read
@@ -98,6 +99,9 @@ struct Probe::Impl {
                         std::to_string(c.packets.channels) + ")");
         if (c.mode == ProbeMode::FullReference) {
             aligner = std::make_unique<dsp::Aligner>(dsp::AlignerConfig{.kept_windows = kAlignerWindows});
+            // Every sample goes into the stores before the aligner, a step at
+            // most ahead of it (push_pair).
+            aligner->share_full_rate(reference_store, degraded_store, kStepSamples);
             followed.status = dsp::AlignmentStatus::AlignedPiecewise;
             followed.segments.reserve(kFollowedSegments);
         }

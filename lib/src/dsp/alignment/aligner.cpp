@@ -139,8 +139,8 @@ std::int64_t Aligner::Impl::needed_low() const {
 
 void Aligner::Impl::push(bool is_reference, std::span<const float> samples) {
     if ((is_reference ? ref_ended : deg_ended) || overrun) return;
-    SampleRing& full = is_reference ? ref_full : deg_full;
-    SampleRing& low = is_reference ? ref_low : deg_low;
+    StreamSamples& full = is_reference ? ref_full : deg_full;
+    StreamSamples& low = is_reference ? ref_low : deg_low;
     LowBandDecimator& decimator = is_reference ? ref_decimator : deg_decimator;
     if (!is_reference && ref_ended && next_window * window >= ref_full.total()) {
         // Every reference window is done: the rest of the degraded is only counted.
@@ -196,6 +196,19 @@ Aligner::Aligner(const AlignerConfig& config) : impl_(std::make_unique<Impl>(con
 Aligner::~Aligner() = default;
 Aligner::Aligner(Aligner&&) noexcept = default;
 Aligner& Aligner::operator=(Aligner&&) noexcept = default;
+
+void Aligner::share_full_rate(const SampleRing& reference, const SampleRing& degraded,
+                              std::int64_t max_ahead_samples) {
+    const std::int64_t needed = full_rate_history_samples() + std::max<std::int64_t>(max_ahead_samples, 0);
+    for (const SampleRing* ring : {&reference, &degraded})
+        if (std::int64_t(ring->capacity()) < needed)
+            throw Error("alignment: a shared ring holds " + std::to_string(ring->capacity()) +
+                        " samples; the aligner needs " + std::to_string(needed));
+    impl_->ref_full.share(reference);
+    impl_->deg_full.share(degraded);
+}
+
+std::int64_t Aligner::full_rate_history_samples() const noexcept { return impl_->ref_full.capacity(); }
 
 void Aligner::push_reference(std::span<const float> samples) noexcept { impl_->push(true, samples); }
 void Aligner::push_degraded(std::span<const float> samples) noexcept { impl_->push(false, samples); }

@@ -36,7 +36,7 @@ LowBandDecimator::LowBandDecimator() {
     out_.assign(512, 0.0f);
 }
 
-void LowBandDecimator::push(const float* in, std::size_t n, SampleRing& out) {
+void LowBandDecimator::push(const float* in, std::size_t n, StreamSamples& out) {
     std::size_t produced = 0;
     if (partial_fill_ > 0) {
         const std::size_t take = std::min(n, std::size_t(kDecimation) - partial_fill_);
@@ -78,7 +78,7 @@ float LowBandDecimator::group(const float* x) {
     return y;
 }
 
-void LowBandDecimator::emit(float y, std::size_t& produced, SampleRing& out) {
+void LowBandDecimator::emit(float y, std::size_t& produced, StreamSamples& out) {
     out_[produced++] = y;
     if (produced == out_.size()) {
         out.write(out_.data(), produced);

@@ -2,7 +2,7 @@
 // whose header comment describes the algorithm step by step).
 //
 // Here: the constants of every step, the small numeric helpers, the stream
-// buffers (SampleRing, the 4 kHz LowBandDecimator), the records the stages
+// buffers (StreamSamples, the 4 kHz LowBandDecimator), the records the stages
 // pass on (FineCurve, Segment, Rescue, Decision) and Aligner::Impl, the state
 // of one alignment. Impl's member functions are defined in the stage files
 // beside this header, each named for what it does:
@@ -17,6 +17,7 @@
 
 #include "dsp/alignment.hpp"
 #include "dsp/fftw_planner.hpp"
+#include "dsp/sample_ring.hpp"
 
 #include <fftw3.h>
 
@@ -27,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,7 +36,7 @@
 namespace sibilant::dsp {
 
 // Named, not anonymous: Aligner::Impl (external linkage) holds these types in
-// every stage file. Also keeps SampleRing apart from dsp/sample_ring.hpp's.
+// every stage file.
 namespace alignment {
 
 inline constexpr int kRateHz = 48000;
@@ -176,78 +178,65 @@ struct LineFit {
     double mean() const { return n > 0.0 ? sy / n : 0.0; }
 };
 
-// The most recent `capacity` samples of a stream, addressed by absolute index.
-// The storage is not zero-filled: read() never hands out a slot that was not
-// written (outside [0, total) it gives zeros itself), and writing zeros to
-// the whole ring first touched every page of it, which for a short file was
-// most of the aligner's set-up (first-touch page faults are dear).
-class SampleRing {
+// A stream's samples as the stages read them, by their index in the stream:
+// the newest capacity() of them, held in one of three places:
+//  - a ring of its own (reset(); a dsp::SampleRing);
+//  - the caller's whole signal (attach(); batch: write() only counts, read()
+//    reads it in place, which saves copying every sample);
+//  - a ring the caller pushes every sample into before writing it here
+//    (share(); the live probe's store of the stream, so that the same
+//    seconds are not held twice).
+// In every place read() gives what a ring of its own would: the samples in
+// [0, total()), zeros outside. The stages keep begin >= total() - capacity().
+class StreamSamples {
 public:
     void reset(std::size_t capacity) {
-        buffer_.reset(new float[capacity]);
-        size_ = capacity;
+        own_.emplace(capacity);
+        held_ = &*own_;
+        external_ = {};
+        capacity_ = std::int64_t(capacity);
         total_ = 0;
     }
-    // Batch: the whole stream already sits in the caller's memory; write() then
-    // only counts, read() reads it there. Saves copying every sample.
     void attach(std::span<const float> whole) {
-        buffer_.reset();
-        size_ = 0;
+        own_.reset();
+        held_ = nullptr;
         external_ = whole;
+        capacity_ = std::int64_t(whole.size());
+        total_ = 0;
+    }
+    // `ring` must hold at least capacity() samples more than it may run ahead
+    // of what was written here; capacity() stays what the stages work to.
+    void share(const SampleRing& ring) {
+        own_.reset();
+        held_ = &ring;
+        external_ = {};
         total_ = 0;
     }
     std::int64_t total() const { return total_; }
-    std::int64_t capacity() const {
-        return external_.data() ? std::int64_t(external_.size()) : std::int64_t(size_);
-    }
+    std::int64_t capacity() const { return capacity_; }
 
     void write(const float* samples, std::size_t n) {
-        if (external_.data()) {
-            total_ += std::int64_t(n);
-            return;
-        }
-        const std::size_t cap = size_;
-        if (n > cap) {  // only the newest `cap` samples can be held
-            total_ += std::int64_t(n - cap);
-            samples += n - cap;
-            n = cap;
-        }
-        const std::size_t at = std::size_t(total_ % std::int64_t(cap));
-        const std::size_t first = std::min(n, cap - at);
-        std::memcpy(buffer_.get() + at, samples, first * sizeof(float));
-        std::memcpy(buffer_.get(), samples + first, (n - first) * sizeof(float));
+        if (own_) own_->push(std::span<const float>(samples, n));
         total_ += std::int64_t(n);
     }
 
-    // Samples [begin, begin + n); indices outside [0, total) read as 0. The
-    // caller keeps begin >= total - capacity (what is still held).
+    // Samples [begin, begin + n).
     void read(std::int64_t begin, float* out, std::size_t n) const {
-        std::int64_t index = begin;
-        std::size_t done = 0;
-        while (done < n && index < 0) {
-            out[done++] = 0.0f;
-            ++index;
-        }
-        if (external_.data()) {
-            const std::size_t run = std::size_t(std::clamp<std::int64_t>(total_ - index, 0, std::int64_t(n - done)));
-            std::memcpy(out + done, external_.data() + index, run * sizeof(float));
-            done += run;
-        }
-        const std::int64_t cap = capacity();
-        while (done < n && index < total_ && !external_.data()) {
-            const std::size_t at = std::size_t(index % cap);
-            const std::size_t run = std::min({n - done, std::size_t(cap) - at, std::size_t(total_ - index)});
-            std::memcpy(out + done, buffer_.get() + at, run * sizeof(float));
-            done += run;
-            index += std::int64_t(run);
-        }
-        std::fill(out + done, out + n, 0.0f);
+        const std::int64_t end = begin + std::int64_t(n);
+        const std::int64_t lo = std::clamp<std::int64_t>(0, begin, end), hi = std::clamp(total_, lo, end);
+        std::fill(out, out + (lo - begin), 0.0f);
+        if (external_.data())
+            std::memcpy(out + (lo - begin), external_.data() + lo, std::size_t(hi - lo) * sizeof(float));
+        else
+            held_->copy(lo, std::span<float>(out + (lo - begin), std::size_t(hi - lo)));
+        std::fill(out + (hi - begin), out + n, 0.0f);
     }
 
 private:
-    std::unique_ptr<float[]> buffer_;
-    std::size_t size_ = 0;
+    std::optional<SampleRing> own_;
+    const SampleRing* held_ = nullptr;
     std::span<const float> external_;
+    std::int64_t capacity_ = 0;
     std::int64_t total_ = 0;
 };
 
@@ -262,11 +251,11 @@ private:
 class LowBandDecimator {
 public:
     LowBandDecimator();
-    void push(const float* in, std::size_t n, SampleRing& out);
+    void push(const float* in, std::size_t n, StreamSamples& out);
 
 private:
     float group(const float* x);
-    void emit(float y, std::size_t& produced, SampleRing& out);
+    void emit(float y, std::size_t& produced, StreamSamples& out);
 
     std::array<Eigen::Array4f, kDecimation> phase_taps_;
     std::array<Eigen::Array4f, 3> recent_;
@@ -381,7 +370,7 @@ struct Aligner::Impl {
     std::int64_t max_delay_frames = 0;
     std::size_t fft_size = 0;
 
-    SampleRing ref_full, deg_full, ref_low, deg_low;
+    StreamSamples ref_full, deg_full, ref_low, deg_low;
     LowBandDecimator ref_decimator, deg_decimator;
 
     std::unique_ptr<float, FftwFree> fft_real;
