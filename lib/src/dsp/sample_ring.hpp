@@ -64,6 +64,10 @@ public:
         copy(lo, out.subspan(std::size_t(lo - first), std::size_t(hi - lo)));
     }
     void clear() noexcept { count_ = 0; }
+    /// Writes every slot once (zeros; what is held does not change), so that
+    /// its pages are faulted in now: a live probe calls it at creation, so
+    /// that its real-time pushes do not take first-touch page faults.
+    void touch() noexcept { std::fill_n(data_.get(), size_, 0.0f); }
 
 private:
     std::size_t size_;

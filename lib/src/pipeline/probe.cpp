@@ -102,6 +102,10 @@ struct Probe::Impl {
             // Every sample goes into the stores before the aligner, a step at
             // most ahead of it (push_pair).
             aligner->share_full_rate(reference_store, degraded_store, kStepSamples);
+            // Their 3 MB would otherwise be first touched by the pushes of the
+            // stream's first 8 s (a page fault every 1024 samples).
+            reference_store.touch();
+            degraded_store.touch();
             followed.status = dsp::AlignmentStatus::AlignedPiecewise;
             followed.segments.reserve(kFollowedSegments);
         }
