@@ -1,8 +1,8 @@
 // Writes the seed corpus of fuzz_opus_packets into the folder given as its
 // argument: short packet streams encoded with libopus in the record layout
-// that fuzz_opus_packets.cpp documents. The files in fuzz/corpus/ were made
+// that fuzz_opus_packets.cpp documents. The files in fuzz/corpus/fuzz_opus_packets/ were made
 // with it (cmake --build build-fuzz --target fuzz_make_corpus, then
-// build-fuzz/fuzz/fuzz_make_corpus fuzz/corpus).
+// build-fuzz/fuzz/fuzz_make_corpus fuzz/corpus/fuzz_opus_packets).
 #include <opus/opus.h>
 
 #include <cmath>

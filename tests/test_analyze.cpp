@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numbers>
 #include <random>
@@ -18,6 +19,7 @@
 
 #include "dsp/sibilant_compare.hpp"
 #include "dsp/spectral_moments.hpp"
+#include "dsp/summary.hpp"
 #include "pipeline/analysis_json.hpp"
 #include "sibilant/analyze.hpp"
 #include "sibilant/audio.hpp"
@@ -288,6 +290,37 @@ TEST(Analyze, SpeechWithoutSibilants) {
     EXPECT_EQ(r.summary.verdict, "no-sibilants");
     EXPECT_EQ(r.summary.sibilants, 0);
     EXPECT_EQ(r.summary.lisp_index, 0.0);
+}
+
+// The batch analyzer refuses samples that are no audio (NaN, infinity,
+// +120 dBFS and more) as the file reader does, naming the signal, the sample
+// and why: they overflow the STFT's float sums (found by fuzz_analyze).
+TEST(Analyze, SamplesThatAreNoAudioAreErrors) {
+    std::vector<float> bad = speech();
+    bad[48000] = std::numeric_limits<float>::quiet_NaN();
+    test::expect_error([&] { analyze(bad, speech()); }, {"analyze: reference sample 48000 at 1.000 s is not a finite number"});
+    test::expect_error([&] { analyze_no_reference(bad); }, {"analyze: degraded sample 48000 at 1.000 s is not a finite"});
+    bad[48000] = 7.4e36f;
+    test::expect_error([&] { analyze(speech(), bad); },
+                       {"analyze: degraded sample 48000 at 1.000 s is 7.4e+36, beyond +-2^20 (+120 dBFS): not audio"});
+}
+
+// The indices are weighted means of 0..100 scores: all 100 can round to a
+// hair above (100.00000000000001 for these two events; found by
+// fuzz_analyze), and they must stay within 0..100.
+TEST(Analyze, IndicesStayWithin0To100) {
+    dsp::SummaryAccumulator summary;
+    for (int i = 0; i < 2; ++i) {
+        SibilantEventResult e;
+        e.start_s = 0.1 * i + 0.018;
+        e.end_s = e.start_s + 0.03;
+        e.lisp = 100.0;
+        e.smearing = 100.0;
+        summary.add(e);
+    }
+    const AnalysisSummary s = summary.summary();
+    EXPECT_EQ(s.lisp_index, 100.0);
+    EXPECT_EQ(s.smearing_index, 100.0);
 }
 
 TEST(Analyze, BadOptionsAreErrors) {

@@ -718,6 +718,32 @@ TEST(AudioIo, NonFiniteSamplesAtTheEdgesOfBlocksAndFile) {
     }
 }
 
+// A finite float far beyond full scale is no audio either, and would
+// overflow the resampler's and the STFT's float sums into infinities and
+// NaN: found by fuzz_audio_file (a float WAV at 48032 Hz holding 2.3e38,
+// whose resampled output was NaN). Refused at 2^20 (+120 dBFS), named like
+// a NaN; loud but plausible float audio still reads.
+TEST(AudioIo, SamplesFarBeyondFullScaleAreRefused) {
+    TempDir dir;
+    const fs::path path = dir / "huge.wav";
+    for (int rate_hz : {48000, 48032}) {
+        for (float huge : {1048576.0f, -2.3e38f}) {
+            std::vector<float> x = sibilant::test::sine(440, 0.1, rate_hz);
+            x[100] = huge;
+            write_sf_file(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, rate_hz, 1, x);
+            const std::string msg = error_of([&] { sibilant::read_audio_file(path.string()); });
+            EXPECT_TRUE(contains(msg, path.string() + ": sample 100 at 0.002 s is ")) << msg;
+            EXPECT_TRUE(contains(msg, "beyond +-2^20 (+120 dBFS): not audio")) << msg;
+        }
+        std::vector<float> loud = sibilant::test::sine(440, 0.1, rate_hz, 1000.0);  // +60 dBFS
+        loud[100] = 1048575.0f;
+        write_sf_file(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, rate_hz, 1, loud);
+        const std::vector<float> y = sibilant::read_audio_file(path.string());
+        EXPECT_FALSE(y.empty());
+        for (float v : y) ASSERT_TRUE(std::isfinite(v));
+    }
+}
+
 TEST(AudioIo, NonFiniteSampleInUnusedChannelIsIgnored) {
     TempDir dir;
     const fs::path path = dir / "nan_right.wav";

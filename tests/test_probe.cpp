@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -164,6 +165,36 @@ TEST(Probe, IncrementalAndWholeFileAlignmentAgreeWithinTheStatedBound) {
             EXPECT_NEAR(live.summary.lisp_index, whole.summary.lisp_index, 1.0) << what;
             EXPECT_NEAR(live.summary.smearing_index, whole.summary.smearing_index, 1.0) << what;
         }
+    }
+}
+
+// The probe analyses what it is given and cannot refuse it (push is real
+// time): samples that are no audio (NaN, infinity, 1e30) must not break it.
+// A level of +-inf reached an int conversion in the detector's level
+// histogram (undefined behaviour, found by fuzz_analyze; UBSan in the
+// sanitizer build fails this test without the fix).
+TEST(Probe, SamplesThatAreNoAudioDoNotBreakIt) {
+    const std::vector<float> x = speech("demo");
+    for (const ProbeMode mode : {ProbeMode::NoReference, ProbeMode::FullReference}) {
+        Probe probe(ProbeConfig{.mode = mode});
+        auto push = [&](std::span<const float> chunk) {
+            if (mode == ProbeMode::NoReference)
+                probe.push(chunk);
+            else
+                probe.push(chunk, chunk);
+        };
+        push(std::span<const float>(x).first(48000));
+        for (float bad : {1e30f, -3e38f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+            const std::vector<float> garbage(4800, bad);
+            push(garbage);
+        }
+        push(std::span<const float>(x).subspan(48000));
+        probe.finish();
+        SibilantEventResult event;
+        while (probe.poll_event(event)) {
+        }
+        EXPECT_FALSE(probe.summary().verdict.empty());
+        EXPECT_EQ(probe.status().samples, std::int64_t(x.size()) + 4 * 4800);
     }
 }
 

@@ -187,9 +187,10 @@ struct AnalysisResult {
 };
 
 /// Full-reference analysis of two mono 48 kHz signals (any length, delay up to
-/// +-1 s, any gain). Throws Error when alignment fails (different content,
-/// too short, a silent degraded, drift that cannot be followed), with the
-/// aligner's reason; a reference without speech or without sibilants gives
+/// +-1 s, any gain). Throws Error when a sample is no audio (NaN, infinity,
+/// or +-2^20 and beyond, +120 dBFS), naming the signal and the sample, and
+/// when alignment fails (different content, too short, a silent degraded,
+/// drift that cannot be followed), with the aligner's reason; a reference without speech or without sibilants gives
 /// verdict "no-sibilants" and no scores.
 AnalysisResult analyze(std::span<const float> reference_48k, std::span<const float> degraded_48k,
                        const AnalyzeOptions& options = {});
@@ -205,7 +206,8 @@ AnalysisResult analyze_files(const std::string& reference_path, const std::strin
 /// plus the signal's own effective bandwidth. mode is "no-reference",
 /// reference is empty, each event's measures are in `degraded`, and the
 /// comparison figures (losses, shape correlation, pre-echo) are not set.
-/// Throws Error only for invalid options.
+/// Throws Error for invalid options and, as analyze(), for samples that are
+/// no audio.
 AnalysisResult analyze_no_reference(std::span<const float> degraded_48k, const AnalyzeOptions& options = {});
 
 /// Reads the file (any format, rate and channel count; resampled to 48 kHz)

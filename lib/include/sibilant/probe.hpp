@@ -37,8 +37,12 @@
 // (analyze_no_reference(), analyze() with Incremental alignment).
 //
 // Real time: after construction, push*() and finish() allocate nothing, take
-// no lock and throw nothing. poll_event() copies into the caller's object
-// (which allocates only if its strings are too small: reuse one object);
+// no lock and throw nothing. Samples are analysed as given: ones that are no
+// audio (NaN, infinity, +-2^20 and beyond) make the figures around them
+// meaningless but never break the probe (the GStreamer element replaces
+// non-finite samples by 0 first; what libopus decodes is always finite).
+// poll_event() copies into the caller's object (which allocates only if its
+// strings are too small: reuse one object);
 // summary() allocates its verdict text. With a reference, the 3 MB of
 // sample stores are written once at construction, so that the first seconds'
 // pushes do not take their first-touch page faults (about 7 ms of set-up on

@@ -52,7 +52,10 @@ public:
     }
 
     void add(double level_db) {
-        const int bin = std::clamp(static_cast<int>(std::floor((level_db - kLowDb) / kStepDb)), 0, kBins - 1);
+        // Clamped before the cast: a level of +-inf or NaN (a signal of
+        // garbage, +120 dBFS and more) must not reach an int conversion.
+        const double position = (level_db - kLowDb) / kStepDb;
+        const int bin = position >= 0.0 ? int(std::min(std::floor(position), double(kBins - 1))) : 0;
         weight_[static_cast<std::size_t>(bin)] += increment_;
         total_ += increment_;
         if (bin < bin_) below_ += increment_;

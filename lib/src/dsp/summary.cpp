@@ -66,8 +66,10 @@ void SummaryAccumulator::summary(AnalysisSummary& s) const {
         s.verdict.assign("not-compared");
         return;
     }
-    s.lisp_index = lisp_sum_ / weight_s_;
-    s.smearing_index = smearing_sum_ / weight_s_;
+    // A weighted mean of scores that are all 100 can round to a hair above
+    // it (found by fuzz_analyze); the indices are 0..100 by contract.
+    s.lisp_index = std::clamp(lisp_sum_ / weight_s_, 0.0, 100.0);
+    s.smearing_index = std::clamp(smearing_sum_ / weight_s_, 0.0, 100.0);
     constexpr double kVerdictShare = 0.10;
     // Built in place: a live probe reads its summary into a reserved string.
     s.verdict.clear();

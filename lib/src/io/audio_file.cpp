@@ -38,6 +38,7 @@
 #include <sndfile.h>
 #include <unistd.h>
 
+#include "dsp/sample_check.hpp"
 #include "io/temp_file.hpp"
 #include "sibilant/error.hpp"
 #include "sibilant/resampler.hpp"
@@ -408,31 +409,25 @@ struct AudioFileReader::Impl {
         return position >= 0 && ::fstat(sound.fd, &file_status) == 0 && position >= file_status.st_size;
     }
 
-    // Throws when a sample that goes into the output is NaN or infinite.
+    // Throws when a sample that goes into the output is not audio
+    // (dsp/sample_check.hpp: NaN, infinity, +120 dBFS or more). The whole
+    // block is checked in one vectorised pass; only a block that fails it is
+    // searched for the sample to name (and only the channels used count).
     void check_finite(std::size_t frames) const {
         const std::size_t channels = static_cast<std::size_t>(info.channels);
-        // First a branch-free pass over the whole block (an all-ones exponent
-        // is NaN or infinity), which the compiler vectorises: the per-sample
-        // isfinite() below was 18% of a whole `sibilant analyze`, which
-        // reads each file three times. Only a block that fails it is searched
-        // for the sample to name (and only the channels used count).
-        std::uint32_t non_finite = 0;
-        const float* block = interleaved.data();
-        for (std::size_t i = 0; i < frames * channels; ++i)
-            non_finite |= std::uint32_t((std::bit_cast<std::uint32_t>(block[i]) & 0x7f800000u) == 0x7f800000u);
-        if (!non_finite) return;
+        if (dsp::all_audio(std::span<const float>(interleaved.data(), frames * channels))) return;
         const std::size_t first = channel < 0 ? 0 : static_cast<std::size_t>(channel);
         const std::size_t last = channel < 0 ? channels : first + 1;
         for (std::size_t i = 0; i < frames; ++i)
-            for (std::size_t c = first; c < last; ++c)
-                if (!std::isfinite(interleaved[i * channels + c])) {
-                    const std::int64_t index = frames_read + static_cast<std::int64_t>(i);
-                    std::string cause = "sample " + std::to_string(index) + " at " +
-                                        seconds_text(double(index) / info.sample_rate_hz) +
-                                        " is not a finite number";
-                    if (channels > 1) cause += " (channel " + std::to_string(c) + ")";
-                    fail_here(cause);
-                }
+            for (std::size_t c = first; c < last; ++c) {
+                const float x = interleaved[i * channels + c];
+                if (dsp::is_audio(x)) continue;
+                const std::int64_t index = frames_read + static_cast<std::int64_t>(i);
+                std::string cause = "sample " + std::to_string(index) + " at " +
+                                    seconds_text(double(index) / info.sample_rate_hz) + dsp::sample_fault(x);
+                if (channels > 1) cause += " (channel " + std::to_string(c) + ")";
+                fail_here(cause);
+            }
     }
 
     void to_mono(std::size_t frames) {
