@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets that read files and datagrams
 (fuzz/corpus/fuzz_rtp, fuzz_pcap, fuzz_audio_file, fuzz_sweep_profiles,
-fuzz_results_csv, fuzz_analyze): a few small valid inputs of each kind, and the edge cases
+fuzz_results_csv, fuzz_analyze, fuzz_c_api): a few small valid inputs of each kind, and the edge cases
 a parser has to get right, each under libFuzzer's 4096-byte -max_len. Inputs
 that once broke a target are kept beside them as regression_* (each also a
 unit test). Python standard library only; the files are committed, this is
@@ -122,6 +122,13 @@ def main():
             "short_header": b"\x00" + wav(tone(100))[:60],
         },
         "fuzz_sweep_profiles": {},
+        # bytes 0-3 = config, then (opcode, size) pairs (see fuzz_c_api.cpp)
+        "fuzz_c_api": {
+            "noref_pushes": bytes([0, 100, 100, 64] + [1, 255] * 20 + [7, 0] * 4 + [8, 0, 5, 0, 0, 10, 6, 0, 0, 200, 8, 0]),
+            "ref_pushes": bytes([1, 100, 100, 64] + [3, 255] * 30 + [2, 255] * 10 + [7, 0, 8, 0, 5, 0, 3, 1, 10, 0]),
+            "opus_garbage": bytes([0, 100, 100, 8] + [4, 40] * 20 + [9, 4, 8, 0, 11, 3]),
+            "bad_config": bytes([0, 255, 10, 0, 1, 1]),
+        },
         # byte 0 = how bytes become samples and the mode (see fuzz_analyze.cpp)
         "fuzz_analyze": {
             "silence": b"\x00" + b"\x00" * 2000,

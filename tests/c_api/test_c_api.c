@@ -132,6 +132,12 @@ int main(void) {
            s.degraded_bandwidth_hz, s.verdict);
     CHECK(s.samples == N);
     CHECK(s.degraded_bandwidth_hz > 0.0);
+    /* After finish a packet is refused as FINISHED, as samples are (it used
+     * to be MALFORMED_PACKET; found by fuzz_c_api), until reset. */
+    CHECK(sibilant_probe_finish(probe) == SIBILANT_OK);
+    CHECK(sibilant_probe_push_opus(probe, 2, garbage, sizeof garbage) == SIBILANT_ERR_FINISHED);
+    CHECK(sibilant_probe_reset(probe) == SIBILANT_OK);
+    CHECK(sibilant_probe_push_opus(probe, 3, garbage, sizeof garbage) == SIBILANT_ERR_MALFORMED_PACKET);
     sibilant_probe_destroy(probe);
     sibilant_probe_destroy(NULL);
 

@@ -14,6 +14,9 @@
 
 struct sibilant_probe {
     sibilant::Probe probe;
+    // Packets pushed after finish are refused as SIBILANT_ERR_FINISHED, as
+    // samples are (Probe::push_packet reports them only as not taken).
+    bool finished = false;
 };
 
 namespace {
@@ -79,7 +82,7 @@ int sibilant_probe_create(const sibilant_probe_config* config, sibilant_probe** 
     c.analysis.smearing_flag_threshold = config->smearing_flag_threshold;
     c.event_capacity = config->event_capacity;
     try {
-        *probe = new sibilant_probe{sibilant::Probe(c)};
+        *probe = new sibilant_probe{sibilant::Probe(c), false};
         return SIBILANT_OK;
     } catch (const sibilant::Error&) {
         return SIBILANT_ERR_INVALID_ARGUMENT;
@@ -121,6 +124,7 @@ int sibilant_probe_push_int16_ref(sibilant_probe* probe, const int16_t* referenc
 int sibilant_probe_push_opus(sibilant_probe* probe, uint16_t sequence, const uint8_t* packet, size_t bytes) {
     if (probe == nullptr || (packet == nullptr && bytes > 0)) return SIBILANT_ERR_INVALID_ARGUMENT;
     if (probe->probe.config().mode != sibilant::ProbeMode::NoReference) return SIBILANT_ERR_WRONG_MODE;
+    if (probe->finished) return SIBILANT_ERR_FINISHED;
     const sibilant::PacketOutcome outcome = probe->probe.push_packet(sequence, std::span<const std::uint8_t>(packet, bytes));
     return outcome == sibilant::PacketOutcome::Malformed ? SIBILANT_ERR_MALFORMED_PACKET : SIBILANT_OK;
 }
@@ -128,6 +132,7 @@ int sibilant_probe_push_opus(sibilant_probe* probe, uint16_t sequence, const uin
 int sibilant_probe_finish(sibilant_probe* probe) {
     if (probe == nullptr) return SIBILANT_ERR_INVALID_ARGUMENT;
     probe->probe.finish();
+    probe->finished = true;
     return SIBILANT_OK;
 }
 
@@ -135,6 +140,7 @@ int sibilant_probe_reset(sibilant_probe* probe) {
     if (probe == nullptr) return SIBILANT_ERR_INVALID_ARGUMENT;
     try {
         probe->probe.reset();
+        probe->finished = false;
         return SIBILANT_OK;
     } catch (const std::bad_alloc&) {
         return SIBILANT_ERR_OUT_OF_MEMORY;

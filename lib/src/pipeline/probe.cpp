@@ -229,7 +229,10 @@ struct Probe::Impl {
                 reference_end + kStepSamples - std::int64_t(reference_store.capacity());
             limit = std::min(reference_end, std::max(aligner->final_until_sample(), would_lose));
         }
-        while (next_reference < limit) {
+        // At the end the aligner may drop every segment it had (a step only
+        // its last window showed): then no delay is left to compare at
+        // (found by fuzz_c_api: segment_at() of an empty map).
+        while (next_reference < limit && !followed.segments.empty()) {
             const std::size_t index = segment_at(next_reference);
             dsp::DelaySegment& segment = followed.segments[index];
             const std::size_t aligner_index = first_segment + index;
@@ -382,7 +385,7 @@ ProbeStatus Probe::status() const noexcept {
     st.degraded_bandwidth_hz = s.kernel.degraded_bandwidth_hz();
     if (s.full_reference()) {
         st.aligned = s.locked;
-        if (s.locked) {
+        if (s.locked && !s.followed.segments.empty()) {
             // Clamped: at the end the aligner may drop the segment fed last
             // (a step only its last window showed, reached in a long pause).
             const auto& map = s.followed.segments;
