@@ -3,7 +3,8 @@
 // zero-filled): every reader below takes only samples in [oldest(), count()),
 // which were written, or gives zeros itself (copy_held), and filling a ring
 // of seconds with zeros first touched every page of it (first-touch page
-// faults are dear; see the aligner's ring in dsp/alignment/stages.hpp).
+// faults are dear: a short analysis spent most of its set-up on them). A
+// live probe that wants them taken before its real-time pushes calls touch().
 #pragma once
 
 #include <algorithm>

@@ -18,7 +18,6 @@
 #include "sibilant/audio.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <cerrno>
 #include <cmath>

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -18,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/csv.hpp"
+#include "io/temp_file.hpp"
 #include "pipeline/analysis_json.hpp"
 #include "sibilant/analyze.hpp"
 #include "sibilant/error.hpp"
@@ -311,21 +311,23 @@ void write_document(std::ostream& out, const AnalysisResult& r, bool pretty, Wri
     out << frame.after_events;
 }
 
-// The JSON's events wait here for the summary that comes before them: an
-// unlinked file, gone however the process ends.
+// The JSON's events wait here for the summary that comes before them: a
+// temporary file (io/temp_file) unlinked at once, gone however the process ends.
 std::FILE* open_spool(const std::string& folder) {
-    std::string path = (folder.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(folder)) /
-                       ".sibilant-events.XXXXXX";
-    const int fd = mkstemp(path.data());
-    if (fd < 0)
-        throw Error("analysis output: cannot create a temporary file in " + path.substr(0, path.rfind('/')) +
-                    " for the JSON's events: " + std::strerror(errno));
-    unlink(path.c_str());
-    std::FILE* file = fdopen(fd, "w+");
+    const std::filesystem::path dir = folder.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(folder);
+    io::TempFile temp;
+    try {
+        temp = io::create_temp_beside((dir / "sibilant-events").string());
+    } catch (const Error& e) {
+        throw Error(std::string("analysis output: cannot create the temporary file for the JSON's events: ") + e.what());
+    }
+    ::unlink(temp.path.c_str());
+    std::FILE* file = fdopen(temp.fd, "w+");
     if (!file) {
-        close(fd);
+        const int error_number = errno;
+        ::close(temp.fd);
         throw Error(std::string("analysis output: cannot open the temporary file for the JSON's events: ") +
-                    std::strerror(errno));
+                    std::strerror(error_number));
     }
     return file;
 }

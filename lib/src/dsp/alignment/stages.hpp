@@ -192,14 +192,14 @@ class StreamSamples {
 public:
     void reset(std::size_t capacity) {
         own_.emplace(capacity);
-        held_ = &*own_;
+        shared_ = nullptr;
         external_ = {};
         capacity_ = std::int64_t(capacity);
         total_ = 0;
     }
     void attach(std::span<const float> whole) {
         own_.reset();
-        held_ = nullptr;
+        shared_ = nullptr;
         external_ = whole;
         capacity_ = std::int64_t(whole.size());
         total_ = 0;
@@ -208,7 +208,7 @@ public:
     // of what was written here; capacity() stays what the stages work to.
     void share(const SampleRing& ring) {
         own_.reset();
-        held_ = &ring;
+        shared_ = &ring;
         external_ = {};
         total_ = 0;
     }
@@ -228,13 +228,13 @@ public:
         if (external_.data())
             std::memcpy(out + (lo - begin), external_.data() + lo, std::size_t(hi - lo) * sizeof(float));
         else
-            held_->copy(lo, std::span<float>(out + (lo - begin), std::size_t(hi - lo)));
+            (own_ ? *own_ : *shared_).copy(lo, std::span<float>(out + (lo - begin), std::size_t(hi - lo)));
         std::fill(out + (hi - begin), out + n, 0.0f);
     }
 
 private:
     std::optional<SampleRing> own_;
-    const SampleRing* held_ = nullptr;
+    const SampleRing* shared_ = nullptr;
     std::span<const float> external_;
     std::int64_t capacity_ = 0;
     std::int64_t total_ = 0;
