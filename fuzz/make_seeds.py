@@ -94,6 +94,48 @@ def tone(n, channels=1, freq=6000.0, rate=48000):
     return [0.5 * math.sin(2 * math.pi * freq * (i // channels) / rate) for i in range(n * channels)]
 
 
+def opus_packets(path):
+    """The packets of a fuzz_opus_packets seed (byte 0 config, then int8
+    delta, uint16 length, bytes records), in order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    packets, at = [], 1
+    while at + 3 <= len(data):
+        n = min(struct.unpack_from("<H", data, at + 1)[0], len(data) - at - 3)
+        packets.append(data[at + 3:at + 3 + n])
+        at += 3 + n
+    return packets
+
+
+def service_record(control, data):
+    return bytes([control]) + struct.pack("<H", len(data)) + data
+
+
+def service_datagram_seeds(opus_folder):
+    """fuzz_service_datagrams inputs (layout in fuzz_service_datagrams.cpp):
+    the Opus packet seeds as RTP streams, interleaved over SSRCs, with
+    another sender, raw datagrams and idle gaps."""
+    seeds = {}
+    silk = opus_packets(os.path.join(opus_folder, "silk_12k_20ms"))
+    hybrid = opus_packets(os.path.join(opus_folder, "hybrid_32k_fec"))
+    clock_20ms = 3 << 4
+    # One stream, 20 ms apart, on one worker, cap 1.
+    seeds["one_stream"] = b"\x00" + b"".join(service_record(clock_20ms, p) for p in silk * 3)
+    # Two streams interleaved, cap 4, two workers, short idle: the gap ends them.
+    two = b"".join(service_record(clock_20ms | 0, a) + service_record(1, b) for a, b in zip(silk, hybrid))
+    seeds["two_streams_idle"] = b"\x17" + two + service_record(7 << 4, silk[0]) + two
+    # Cap 1: the second SSRC is refused; the same SSRC from another address is dropped.
+    seeds["cap_and_source"] = (b"\x00" + b"".join(service_record(clock_20ms, p) + service_record(1, p) + service_record(4, p)
+                                                    for p in silk))
+    # Raw datagrams: RTCP, a wrong payload type, truncated, STUN; reordering.
+    raw = [bytes([0x80, 200, 0, 6]) + b"\x00" * 24, bytes([0x80, 96, 0, 1]) + b"\x00" * 8 + silk[0],
+           bytes([0x80, 111, 0]), bytes([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42]) + b"\x00" * 12]
+    seeds["raw_and_reordered"] = (b"\x0b" + b"".join(service_record(8 | clock_20ms, r) for r in raw)
+                                  + b"".join(service_record(clock_20ms | (0x80 if i % 4 == 3 else 0), p)
+                                             for i, p in enumerate(hybrid * 2)))
+    return seeds
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     seeds = {
@@ -160,6 +202,7 @@ def main():
         b'{"seed": 7, "profiles": [{"name": "g", "loss": "gilbert:0.02:0.3"}, '
         b'{"name": "t", "loss": "trace:loss.txt"}, {"name": "ge", "loss": "ge:0.05:0.5:0.01:0.6"}]}'
     )
+    seeds["fuzz_service_datagrams"] = service_datagram_seeds(os.path.join(root, "fuzz_opus_packets"))
     for target, files in seeds.items():
         # Files are (re)written, never removed: the inputs the fuzzers found
         # (regression_*) stay beside the seeds.

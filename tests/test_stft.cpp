@@ -5,9 +5,12 @@
 //
 // This file also replaces the global operator new/delete (forwarding to
 // malloc/free) so that a test can count the allocations a piece of code
-// makes on its own thread; test_sibilant_detector.cpp uses it too.
+// makes on its own thread, or make them fail; other test files use it too.
+// It also stands in for FFTW's fftwf_malloc (the library's FFT buffers),
+// forwarding to the real one unless allocations are made to fail.
 #include "dsp/stft.hpp"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -28,19 +31,40 @@
 namespace {
 thread_local bool t_counting = false;
 thread_local std::size_t t_allocations = 0;
+// Allocations on this thread that succeed before every later one fails; -1: no failing.
+thread_local std::int64_t t_allocations_before_failure = -1;
+
+// False when this allocation is to fail.
+bool allocation_allowed() {
+    if (t_allocations_before_failure == 0) return false;
+    if (t_allocations_before_failure > 0) --t_allocations_before_failure;
+    return true;
+}
 
 void* counted_malloc(std::size_t size) {
     if (t_counting) ++t_allocations;
+    if (!allocation_allowed()) return nullptr;
     return std::malloc(size ? size : 1);
 }
 
 void* counted_aligned(std::size_t size, std::align_val_t alignment) {
     if (t_counting) ++t_allocations;
+    if (!allocation_allowed()) return nullptr;
     const std::size_t a = std::max(static_cast<std::size_t>(alignment), sizeof(void*));
     const std::size_t rounded = (std::max<std::size_t>(size, 1) + a - 1) / a * a;
     return std::aligned_alloc(a, rounded);
 }
 }  // namespace
+
+// The library's FFT buffers come from fftwf_malloc (dsp/fftw_planner.hpp).
+// This definition in the executable takes its place for the whole process;
+// the real one is found behind it.
+extern "C" void* fftwf_malloc(std::size_t size) {
+    using Allocate = void* (*)(std::size_t);
+    static const Allocate real = reinterpret_cast<Allocate>(dlsym(RTLD_NEXT, "fftwf_malloc"));
+    if (!allocation_allowed()) return nullptr;
+    return real(size);
+}
 
 void* operator new(std::size_t size) {
     if (void* p = counted_malloc(size)) return p;
@@ -92,6 +116,17 @@ std::size_t allocations_during(const std::function<void()>& work) {
     work();
     t_counting = false;
     return t_allocations;
+}
+
+void with_allocations_failing_after(std::size_t allowed, const std::function<void()>& work) {
+    t_allocations_before_failure = static_cast<std::int64_t>(allowed);
+    try {
+        work();
+    } catch (...) {
+        t_allocations_before_failure = -1;
+        throw;
+    }
+    t_allocations_before_failure = -1;
 }
 }  // namespace sibilant::test
 

@@ -98,6 +98,12 @@ std::vector<std::uint8_t> rtp_packet(const RtpFields& fields, const std::vector<
 /// global operator new lives in test_stft.cpp).
 std::size_t allocations_during(const std::function<void()>& work);
 
+/// Runs `work` with the first `allowed` allocations on the calling thread
+/// succeeding and every later one failing, as memory running out would:
+/// operator new throws std::bad_alloc, the nothrow forms and FFTW's
+/// fftwf_malloc return null (test_stft.cpp).
+void with_allocations_failing_after(std::size_t allowed, const std::function<void()>& work);
+
 /// Expects the same events (times, class, scores, flags, why) and the same
 /// summary, exactly; `what` names the case in failure messages.
 void expect_same_events(const std::vector<SibilantEventResult>& a, const std::vector<SibilantEventResult>& b,

@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
     } catch (const sibilant::Error& e) {
         std::fprintf(stderr, "sibilant: error: %s\n", e.what());
         return 1;
+    } catch (const std::bad_alloc& e) {
+        // Not a bug in sibilant: the machine ran out of memory.
+        std::fprintf(stderr, "sibilant: error: out of memory (%s)\n", e.what());
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "sibilant: internal error: %s\n", e.what());
         return 3;

@@ -6,14 +6,29 @@
 // never throw.
 #pragma once
 
+#include <new>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace sibilant {
 
 class Error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+/// Memory ran out where the library allocates without operator new (FFTW's
+/// buffers). A std::bad_alloc, so that whatever handles allocation failure
+/// (the C API's SIBILANT_ERR_OUT_OF_MEMORY) handles this too; what() names
+/// what was being allocated.
+class OutOfMemory : public std::bad_alloc {
+public:
+    explicit OutOfMemory(std::string what) : what_(std::move(what)) {}
+    const char* what() const noexcept override { return what_.c_str(); }
+
+private:
+    std::string what_;
 };
 
 }  // namespace sibilant

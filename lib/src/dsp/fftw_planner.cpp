@@ -27,10 +27,13 @@ fftwf_plan shared_plan(Kind kind, int n) {
     const auto bins = static_cast<std::size_t>(n / 2 + 1);
     float* real = fftwf_alloc_real(static_cast<std::size_t>(n));
     fftwf_complex* complex = fftwf_alloc_complex(bins);
-    fftwf_plan plan = nullptr;
-    if (real && complex)
-        plan = kind == Kind::R2c ? fftwf_plan_dft_r2c_1d(n, real, complex, FFTW_ESTIMATE)
-                                 : fftwf_plan_dft_c2r_1d(n, complex, real, FFTW_ESTIMATE);
+    if (!real || !complex) {
+        fftwf_free(real);
+        fftwf_free(complex);
+        throw OutOfMemory("FFT planner: out of memory for a " + std::to_string(n) + "-point transform");
+    }
+    const fftwf_plan plan = kind == Kind::R2c ? fftwf_plan_dft_r2c_1d(n, real, complex, FFTW_ESTIMATE)
+                                              : fftwf_plan_dft_c2r_1d(n, complex, real, FFTW_ESTIMATE);
     fftwf_free(real);
     fftwf_free(complex);
     if (plan) plans->emplace(std::pair{kind, n}, plan);

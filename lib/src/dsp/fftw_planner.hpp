@@ -31,7 +31,11 @@ std::mutex& fftw_planner_mutex();
 /// Execute only with fftwf_execute_dft_r2c / fftwf_execute_dft_c2r on
 /// distinct fftwf_malloc'd input and output buffers (the alignment the plans
 /// were made for). They take the planner lock themselves; return nullptr if
-/// FFTW cannot plan the size.
+/// FFTW cannot plan the size, and throw OutOfMemory when the scratch buffers
+/// for planning cannot be had. (FFTW 3.3's planner checks its own
+/// allocations and aborts the process when one fails, kernel/alloc.c: only
+/// the first probe or analysis that needs a size plans it; later ones look
+/// the plan up.)
 fftwf_plan shared_r2c_plan(int n);
 fftwf_plan shared_c2r_plan(int n);
 
@@ -40,12 +44,12 @@ struct FftwFree {
     void operator()(void* p) const noexcept { fftwf_free(p); }
 };
 
-/// `count` zeroed values of T, aligned as FFTW's plans expect. Throws Error
-/// naming `user` when memory runs out.
+/// `count` zeroed values of T, aligned as FFTW's plans expect. Throws
+/// OutOfMemory naming `user` when memory runs out.
 template <class T>
 std::unique_ptr<T, FftwFree> fftw_array(std::size_t count, const char* user) {
     auto* p = static_cast<T*>(fftwf_malloc(sizeof(T) * count));
-    if (!p) throw Error(std::string(user) + ": out of memory for " + std::to_string(count) + " FFT values");
+    if (!p) throw OutOfMemory(std::string(user) + ": out of memory for " + std::to_string(count) + " FFT values");
     std::memset(static_cast<void*>(p), 0, sizeof(T) * count);
     return std::unique_ptr<T, FftwFree>(p);
 }

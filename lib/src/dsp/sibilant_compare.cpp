@@ -181,15 +181,10 @@ public:
     PraatSpectrum(std::size_t samples, double rate_hz) : samples_(samples), rate_hz_(rate_hz) {
         n_ = 2;
         while (n_ < samples) n_ *= 2;
-        input_ = fftwf_alloc_real(n_);
-        output_ = fftwf_alloc_complex(n_ / 2 + 1);
-        if (!input_ || !output_) throw Error("compare: out of memory for a " + std::to_string(n_) + "-point FFT");
+        input_ = fftw_array<float>(n_, "compare");
+        output_ = fftw_array<fftwf_complex>(n_ / 2 + 1, "compare");
         plan_ = shared_r2c_plan(static_cast<int>(n_));
         if (!plan_) throw Error("compare: FFTW could not plan a " + std::to_string(n_) + "-point transform");
-    }
-    ~PraatSpectrum() {
-        fftwf_free(input_);
-        fftwf_free(output_);
     }
     PraatSpectrum(const PraatSpectrum&) = delete;
     PraatSpectrum& operator=(const PraatSpectrum&) = delete;
@@ -206,14 +201,15 @@ public:
             bin_hz_out = p.bin_hz;
             return;
         }
-        std::copy(segment.begin(), segment.end(), input_);
-        std::fill(input_ + samples_, input_ + n_, 0.0f);
-        fftwf_execute_dft_r2c(plan_, input_, output_);
+        float* input = input_.get();
+        std::copy(segment.begin(), segment.end(), input);
+        std::fill(input + samples_, input + n_, 0.0f);
+        fftwf_execute_dft_r2c(plan_, input, output_.get());
         power.resize(n_ / 2 + 1);
         const double dt_s = 1.0 / rate_hz_;
         for (std::size_t k = 0; k < power.size(); ++k) {
-            const double re = static_cast<double>(output_[k][0]) * dt_s;
-            const double im = static_cast<double>(output_[k][1]) * dt_s;
+            const double re = static_cast<double>(output_.get()[k][0]) * dt_s;
+            const double im = static_cast<double>(output_.get()[k][1]) * dt_s;
             power[k] = static_cast<float>(re * re + im * im);
         }
         bin_hz_out = bin_hz();
@@ -222,8 +218,8 @@ public:
 private:
     std::size_t samples_, n_ = 2;
     double rate_hz_;
-    float* input_ = nullptr;
-    fftwf_complex* output_ = nullptr;
+    std::unique_ptr<float, FftwFree> input_;
+    std::unique_ptr<fftwf_complex, FftwFree> output_;
     fftwf_plan plan_ = nullptr;  // shared_r2c_plan(): not ours to destroy
 };
 
