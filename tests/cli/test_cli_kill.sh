@@ -147,6 +147,7 @@ for round in 1 2 3 4 5 6; do
   cmp -s "$dir/out.jsonl" "$work/a_clean/out.jsonl" && pass || fail "batch round $round: rerun differs from the clean run"
 done
 echo "analyze batch: $batch_killed of 6 runs killed mid-run; $batch_temps hidden temporary files left by the kills"
+[[ $batch_killed -ge 1 ]] && pass || fail "batch: no run was still running at its kill"
 
 # --- (b) sweep, killed repeatedly in one folder -----------------------------------------------
 sweep() { "$sibilant" sweep --profiles "$work/profiles.json" --corpus "$work/corpus" --out "$1" -j 2 -q --keep-audio; }
@@ -195,6 +196,7 @@ for chain in 1 2; do
   [[ $(hidden_temps "$dir") -eq 0 ]] && pass || fail "sweep chain $chain: the resume left temporary files"
 done
 echo "sweep: $sweep_killed of 8 runs killed mid-run; temporary files seen after the kills: $sweep_temps (the next run removes them)"
+[[ $sweep_killed -ge 1 ]] && pass || fail "sweep: no run was still running at its kill"
 
 # --- (c) the probe service's --events file ---------------------------------------------------
 events="$work/events.jsonl"
