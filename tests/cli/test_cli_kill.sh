@@ -6,8 +6,9 @@
 #   (b) `sibilant sweep` (--keep-audio, -j 2), killed again and again in the
 #       same folder: results.csv and events.jsonl hold whole lines only (a
 #       header, complete CSV rows, JSON lines that parse), sweep.json parses,
-#       every kept audio file is absent or the clean run's bytes; the resumed
-#       run is byte-identical to an uninterrupted one;
+#       every kept audio file is absent or the clean run's bytes, `sibilant
+#       compare` reads the rows so far; the resumed run is byte-identical to
+#       an uninterrupted one;
 #   (c) `sibilant probe --events FILE` fed by rtp_flood's real-time streams on
 #       127.0.0.1 (port picked by the kernel): after each kill every line of
 #       the appended file is a whole JSON event; a restarted service appends
@@ -161,6 +162,10 @@ sweep_state() {
   local dir="$1" name="$2" f
   [[ ! -e "$dir/sweep.json" ]] || { is_json "$dir/sweep.json" && pass || fail "$name: sweep.json does not parse"; }
   [[ ! -e "$dir/results.csv" ]] || { whole_csv "$dir/results.csv" && pass || fail "$name: results.csv"; }
+  if [[ -e "$dir/results.csv" && $(wc -l <"$dir/results.csv") -ge 2 ]]; then  # the rows so far can be used
+    "$sibilant" compare "$dir/results.csv" --pairs none --bootstrap 100 >/dev/null 2>"$work/compare.err" && pass ||
+      fail "$name: compare on the partial results: $(cat "$work/compare.err")"
+  fi
   [[ ! -e "$dir/events.jsonl" ]] || { whole_jsonl "$dir/events.jsonl" && pass || fail "$name: events.jsonl"; }
   while read -r f; do
     [[ -n "$f" ]] || continue
