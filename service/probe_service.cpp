@@ -2,10 +2,12 @@
 #include "probe_service.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -299,7 +301,7 @@ struct ProbeService::Impl {
     ServiceConfig config;
     std::vector<std::unique_ptr<UdpSocket>> sockets;
     std::vector<std::unique_ptr<Worker>> workers;
-    std::FILE* events_file = nullptr;
+    int events_fd = -1;  // --events FILE: O_APPEND, one write() per line
     bool events_to_stdout = false;
     httplib::Server http;
     int http_port = 0;
@@ -327,8 +329,7 @@ struct ProbeService::Impl {
         if (config.events_path == "-") {
             events_to_stdout = true;
         } else if (!config.events_path.empty()) {
-            events_file = std::fopen(config.events_path.c_str(), "a");
-            if (!events_file) throw Error("--events " + config.events_path + ": " + std::strerror(errno));
+            events_fd = open_events_file(config.events_path);
         }
         for (const auto& address : config.listen) sockets.push_back(std::make_unique<UdpSocket>(address));
 
@@ -344,7 +345,38 @@ struct ProbeService::Impl {
     }
 
     ~Impl() {
-        if (events_file) std::fclose(events_file);
+        if (events_fd >= 0) ::close(events_fd);
+    }
+
+    // Opens --events for appending. A file that an earlier run left with a
+    // torn last line (killed by an older version, a full disk) gets a newline
+    // first, so that the lines appended now stay whole JSON lines.
+    static int open_events_file(const std::string& path) {
+        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+        if (fd < 0 && errno == EACCES) fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+        if (fd < 0) throw Error("--events " + path + ": " + std::strerror(errno));
+        struct stat st {};
+        char last = '\n';
+        if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+            ::pread(fd, &last, 1, st.st_size - 1) != 1)
+            last = '\n';  // write-only: nothing to check
+        if (last != '\n' && !write_all(fd, "\n", 1)) {
+            const int error_number = errno;
+            ::close(fd);
+            throw Error("--events " + path + ": " + std::strerror(error_number));
+        }
+        return fd;
+    }
+
+    static bool write_all(int fd, const char* data, std::size_t size) {
+        while (size > 0) {
+            const ssize_t n = ::write(fd, data, size);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            data += n;
+            size -= std::size_t(n);
+        }
+        return true;
     }
 
     ProcessFigures figures() {
@@ -500,15 +532,24 @@ struct ProbeService::Impl {
         close_clients();
     }
 
-    void write_line(const std::string& line) {
-        std::FILE* f = events_to_stdout ? stdout : events_file;
-        if (!f) return;
-        std::fwrite(line.data(), 1, line.size(), f);
-        std::fputc('\n', f);
+    // The file gets each line, newline included, in one write() on an
+    // O_APPEND descriptor: nothing waits in a buffer, so a process killed at
+    // any moment (SIGKILL, a crash) leaves only whole lines, every event
+    // written so far. stdout stays buffered per batch of events.
+    void write_line(std::string& line) {
+        if (events_fd >= 0) {
+            line += '\n';
+            // A full disk may cut the line short (the next start puts a
+            // newline after it); it costs the line, not the service.
+            write_all(events_fd, line.data(), line.size());
+            line.pop_back();
+        } else if (events_to_stdout) {
+            std::fwrite(line.data(), 1, line.size(), stdout);
+            std::fputc('\n', stdout);
+        }
     }
     void flush() {
         if (events_to_stdout) std::fflush(stdout);
-        if (events_file) std::fflush(events_file);
     }
 
     // The reader. Batches of recvmmsg; with one worker it also probes.

@@ -38,8 +38,9 @@ struct ServiceConfig {
     std::vector<std::string> listen{"127.0.0.1:5004"};
     /// HTTP address for /metrics, /streams, /events, /healthz; empty: no HTTP.
     std::string http = "127.0.0.1:9464";
-    /// Every event as a JSON line: a file (appended to), "-" for stdout, or
-    /// empty for none.
+    /// Every event as a JSON line: a file (appended to, each line in one
+    /// write(), so a killed service leaves whole lines only; a torn last line
+    /// found at start gets a newline first), "-" for stdout, or empty for none.
     std::string events_path;
     /// Workers; streams are sharded over them by SSRC. [1, 64]. With more
     /// than one, each takes at most ceil(max_streams / threads) streams.

@@ -112,6 +112,26 @@ TEST(Batch, ResultsAreHandedOutInOrderAsTheyComplete) {
     EXPECT_FALSE(overlapped) << "callbacks ran concurrently";
 }
 
+TEST(Batch, OutputsAreFreedOnceHandedOutWhenNotKept) {
+    std::vector<std::string> seen;
+    BatchOptions options;
+    options.threads = 3;
+    options.keep_outputs = false;
+    options.on_result = [&](std::size_t, const BatchResult& r) {
+        seen.push_back(r.ok ? "ok " + r.output : "error " + r.error);
+    };
+    const std::vector<BatchResult> results = run_batch(uneven_jobs(30), options);
+    EXPECT_EQ(seen, texts(run_batch(uneven_jobs(30), threads(3))));  // on_result saw every output
+    ASSERT_EQ(results.size(), 30u);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        EXPECT_TRUE(results[i].output.empty()) << i;
+        EXPECT_EQ(results[i].ok, i % 7 != 3) << i;
+        if (!results[i].ok) {
+            EXPECT_EQ(results[i].error, "job " + std::to_string(i) + " failed on purpose");
+        }
+    }
+}
+
 TEST(Batch, RunsJobsInParallel) {
     // Four jobs that each wait for all four to have started: they can only
     // finish if four threads run them at once.

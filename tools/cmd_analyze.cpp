@@ -137,6 +137,7 @@ void run_jsonl_jobs(const AnalyzeArgs& args, const std::vector<BatchJob>& jobs, 
     ProgressBar bar(many);
     BatchOptions batch;
     batch.threads = args.jobs;
+    batch.keep_outputs = false;  // lines are written as they come; only those waiting for an earlier pair stay
     if (show_progress) batch.on_progress = [&bar](const BatchProgress& p) { bar.draw(p); };
     batch.on_result = [&](std::size_t i, const BatchResult& r) {
         if (single && !r.ok) return;  // thrown below, before anything is written

@@ -51,6 +51,11 @@ struct BatchOptions {
     /// Called once per job, in input order, as soon as the job and all jobs
     /// before it have finished: lets a caller stream output in order.
     std::function<void(std::size_t index, const BatchResult&)> on_result;
+    /// false: a result's `output` is freed as soon as on_result has had it,
+    /// and the results run_batch() returns carry `ok`, `error` and `seconds`
+    /// only. A batch streamed through on_result then holds only the outputs
+    /// waiting for an earlier job, not every output until the end.
+    bool keep_outputs = true;
 };
 
 /// Runs every job and returns their results in input order. If a callback

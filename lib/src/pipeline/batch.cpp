@@ -98,6 +98,7 @@ private:
             // Hand out every result whose predecessors are all done, in order.
             while (emitted_ < jobs_.size() && finished_[emitted_]) {
                 if (options_.on_result) options_.on_result(emitted_, results_[emitted_]);
+                if (!options_.keep_outputs) std::string().swap(results_[emitted_].output);
                 ++emitted_;
             }
         } catch (...) {

@@ -1,8 +1,13 @@
 // Output formats: results.csv rows, events.jsonl lines, append-only files,
 // names of kept audio, and the text helpers the other stages share.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "io/csv.hpp"
 #include "pipeline/sweep/sweep_internal.hpp"
@@ -45,14 +50,26 @@ void write_text_file(const fs::path& path, const std::string& text) {
     out.commit();
 }
 
-AppendFile::AppendFile(const fs::path& path) : path_(path), out_(path, std::ios::binary | std::ios::app) {
-    if (!out_) throw Error(path.string() + ": cannot open for appending");
+AppendFile::AppendFile(const fs::path& path)
+    : path_(path), fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) {
+    if (fd_ < 0) throw Error(path.string() + ": cannot open for appending: " + std::strerror(errno));
+}
+
+AppendFile::~AppendFile() {
+    if (fd_ >= 0) ::close(fd_);
 }
 
 void AppendFile::write_line(const std::string& line) {
-    out_ << line << '\n';
-    out_.flush();
-    if (!out_) throw Error(path_.string() + ": write failed (disk full?)");
+    buffer_.assign(line).push_back('\n');
+    const char* data = buffer_.data();
+    std::size_t left = buffer_.size();
+    while (left > 0) {  // more than one write() only after a signal or on a full disk
+        const ssize_t n = ::write(fd_, data, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw Error(path_.string() + ": write failed: " + std::strerror(n < 0 ? errno : ENOSPC));
+        data += n;
+        left -= std::size_t(n);
+    }
 }
 
 namespace {

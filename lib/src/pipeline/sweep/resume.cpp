@@ -34,6 +34,28 @@ void keep_done(IndexedLines& lines) {
     }
 }
 
+// Removes the temporary files (".NAME.XXXXXX.tmp") that a run killed while
+// writing left in the output folder and its audio folder. Only with the
+// folder's lock held: no other sweep can be writing them.
+void remove_stale_temps(const fs::path& out_dir) {
+    for (const fs::path& dir : {out_dir, out_dir / "audio"}) {
+        std::error_code ec;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string name = it->path().filename().string();
+            const bool ours = name.rfind(std::string(".") + kResultsCsv + ".", 0) == 0 ||
+                              name.rfind(std::string(".") + kEventsJsonl + ".", 0) == 0 ||
+                              name.rfind(std::string(".") + kSweepJson + ".", 0) == 0 ||
+                              (dir != out_dir && name.size() > 4 && name[0] == '.');
+            // ".NAME." + 6 characters + ".tmp"
+            if (ours && name.size() > 11 && name.compare(name.size() - 4, 4, ".tmp") == 0 &&
+                name[name.size() - 11] == '.') {
+                std::error_code ignored;
+                fs::remove(it->path(), ignored);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void index_lines(const fs::path& dir, const Plan& plan, std::size_t source_rows, std::size_t source_events,
@@ -133,6 +155,7 @@ IndexedLines open_output(const SweepOptions& options, const ordered_json& descri
     IndexedLines done;
     try {
         lock = std::make_unique<FolderLock>(out_dir);
+        remove_stale_temps(out_dir);
         const fs::path sweep_path = out_dir / kSweepJson;
         std::error_code ec;
         if (fs::exists(sweep_path, ec)) {

@@ -156,15 +156,21 @@ std::size_t finish_output(const fs::path& out_dir, const Plan& plan);
 
 void write_text_file(const fs::path& path, const std::string& text);
 
-/// An append-only output file, flushed line by line.
+/// An append-only output file. Each line goes out, newline included, in one
+/// write() on an O_APPEND descriptor (nothing is buffered), so a process
+/// killed at any moment leaves only whole lines behind.
 class AppendFile {
 public:
     explicit AppendFile(const fs::path& path);
+    ~AppendFile();
+    AppendFile(const AppendFile&) = delete;
+    AppendFile& operator=(const AppendFile&) = delete;
     void write_line(const std::string& line);
 
 private:
     fs::path path_;
-    std::ofstream out_;
+    int fd_ = -1;
+    std::string buffer_;
 };
 
 std::string ok_row(std::size_t job, const std::string& file, const SweepProfile& profile, std::uint64_t seed,
