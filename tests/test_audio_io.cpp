@@ -576,7 +576,7 @@ TEST(AudioIo, TextFileNamedWav) {
     const fs::path empty = dir / "zero_bytes.wav";
     std::ofstream{empty};
     EXPECT_TRUE(contains(error_of([&] { sibilant::probe_audio_file(empty.string()); }),
-                         empty.string() + ": not a recognised audio file"));
+                         empty.string() + ": not a recognised audio file: the file is empty (0 bytes)"));
 }
 
 TEST(AudioIo, FolderInsteadOfFile) {
@@ -774,7 +774,11 @@ TEST(AudioIo, ChannelOutOfRange) {
     write_sf_file(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 48000, 2, std::vector<float>(200, 0.1f));
     for (int channel : {2, 5, -2}) {
         const std::string msg = error_of([&] { AudioFileReader r(path.string(), ReadOptions{channel, 48000}); });
-        EXPECT_TRUE(contains(msg, path.string() + ": channel " + std::to_string(channel) + " does not exist"));
+        EXPECT_TRUE(contains(msg, path.string() + ": channel index " + std::to_string(channel) + " (counted from 0"));
+        EXPECT_TRUE(contains(msg, "does not exist"));
+        if (channel >= 0) {
+            EXPECT_TRUE(contains(msg, "channel " + std::to_string(channel + 1) + " counted from 1"));
+        }
         EXPECT_TRUE(contains(msg, "2 channel"));
     }
 }

@@ -290,6 +290,10 @@ void open_for_reading(const std::string& path, SoundFile& sound, AudioInfo& info
     const fs::file_status status = fs::status(path, ec);
     if (!fs::exists(status)) fail(path, "no such file");
     if (fs::is_directory(status)) fail(path, "is a folder, not an audio file");
+    // libsndfile calls an empty file unrecognised; saying it is empty points at the cause
+    // (an interrupted copy, a writer that never wrote).
+    if (fs::is_regular_file(status) && fs::file_size(path, ec) == 0)
+        fail(path, "not a recognised audio file: the file is empty (0 bytes)");
 
     sound.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (sound.fd < 0) fail(path, "cannot be opened: " + errno_text(errno));
@@ -485,10 +489,13 @@ AudioFileReader::AudioFileReader(const std::string& path, const ReadOptions& opt
     Impl& r = *impl_;
     open_for_reading(path, r.sound, r.info);
 
-    if (options.channel < -1 || options.channel >= r.info.channels)
-        fail(path, "channel " + std::to_string(options.channel) + " does not exist: the file has " +
-                       std::to_string(r.info.channels) + (r.info.channels == 1 ? " channel" : " channels") +
-                       ", numbered from 0 (-1 mixes all)");
+    if (options.channel < -1 || options.channel >= r.info.channels) {
+        // Said both ways: ReadOptions::channel counts from 0, the CLI's --channel from 1.
+        std::string channel = "channel index " + std::to_string(options.channel) + " (counted from 0";
+        if (options.channel >= 0) channel += "; channel " + std::to_string(options.channel + 1) + " counted from 1";
+        fail(path, channel + ") does not exist: the file has " + std::to_string(r.info.channels) +
+                       (r.info.channels == 1 ? " channel" : " channels") + " (index -1 mixes all)");
+    }
     if (options.target_rate_hz != 0 && (options.target_rate_hz < 1000 || options.target_rate_hz > 1000000))
         fail(path, "target sample rate " + std::to_string(options.target_rate_hz) +
                        " Hz is outside 1000..1000000 Hz");

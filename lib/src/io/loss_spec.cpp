@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ std::vector<std::string> split(const std::string& text, char separator) {
 }
 
 std::vector<std::uint8_t> read_trace_file(const std::string& path) {
+    // A folder opens as a stream that fails on the first read: name it for what it is.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw Error("trace file " + path + ": is a folder, not a trace file");
     std::ifstream in(path);
     if (!in) throw Error("trace file " + path + ": cannot open (" + std::strerror(errno) + ")");
     std::vector<std::uint8_t> flags;
