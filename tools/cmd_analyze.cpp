@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "checks.hpp"
 #include "commands.hpp"
 #include "progress_bar.hpp"
 #include "sibilant/analyze.hpp"
@@ -108,10 +109,25 @@ void run_single(const AnalyzeArgs& args) {
     // One file: no reference, the recording judged on its own.
     AnalysisWriter writer(outputs, no_reference ? std::string() : args.reference_path,
                           no_reference ? args.reference_path : args.degraded_path, no_reference);
-    const EventSink on_event = [&writer](const SibilantEventResult& e) { writer.add(e); };
-    const AnalysisResult result =
-        no_reference ? analyze_file_no_reference(args.reference_path, args.options, on_event)
-                     : analyze_files(args.reference_path, args.degraded_path, args.options, on_event);
+    // A full disk under the JSON's events is the output's fault, not the
+    // inputs': thrown past analyze_files(), whose "REF vs DEG:" would blame them.
+    struct OutputFailed {
+        std::string message;
+    };
+    const EventSink on_event = [&writer, &args](const SibilantEventResult& e) {
+        try {
+            writer.add(e);
+        } catch (const Error& error) {
+            throw OutputFailed{"--json " + args.json_path + ": " + error.what()};
+        }
+    };
+    AnalysisResult result;
+    try {
+        result = no_reference ? analyze_file_no_reference(args.reference_path, args.options, on_event)
+                              : analyze_files(args.reference_path, args.degraded_path, args.options, on_event);
+    } catch (const OutputFailed& failed) {
+        throw Error(failed.message);
+    }
     // An alignment taken despite a doubt is said even when only JSON is written.
     if (!result.alignment.warning.empty())
         std::fprintf(stderr, "sibilant: warning: alignment: %s\n", result.alignment.warning.c_str());
@@ -319,20 +335,20 @@ void add_analyze_command(CLI::App& app) {
         "degraded_bandwidth_hz, verdict, delay_ms, gain_db, reference, degraded");
     auto* max_events = cmd->add_option("--events", args->max_events,
                                        "How many events the text summary lists, worst first")
-                           ->check(CLI::NonNegativeNumber)
+                           ->check(whole_number_from(0))
                            ->capture_default_str();
 
     cmd->add_option("--lisp-threshold", args->options.lisp_flag_threshold,
                     "Flag an event whose lisp score (0..100) reaches this")
-        ->check(CLI::Range(0.0, 100.0))
+        ->check(number_in(0.0, 100.0))
         ->capture_default_str();
     cmd->add_option("--smearing-threshold", args->options.smearing_flag_threshold,
                     "Flag an event whose smearing score (0..100) reaches this")
-        ->check(CLI::Range(0.0, 100.0))
+        ->check(number_in(0.0, 100.0))
         ->capture_default_str();
     auto* channel = cmd->add_option("--channel", args->channel,
                     "Use only this channel of both files (1-based); default mixes all down")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number_from(1));
 
     cmd->add_option("--pairs", args->pairs_path,
                     "Batch: CSV with a header row reference,degraded and one pair per line;\n"

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "checks.hpp"
 #include "commands.hpp"
 #include "sibilant/compare.hpp"
 #include "sibilant/error.hpp"
@@ -80,13 +81,15 @@ void add_compare_command(CLI::App& app) {
     cmd->add_option("RESULTS", args->results_path, "A sweep's output folder, or its results.csv")->required();
     cmd->add_option("--threshold", args->options.knee_lisp_threshold,
                     "Knee: the lisp_index (0..100 points) a bitrate's mean must stay under")
-        ->check(CLI::Range(0.0, 100.0))
+        ->check(number_in(0.0, 100.0))
         ->capture_default_str();
     cmd->add_option("--bootstrap", args->options.bootstrap_resamples,
                     "Bootstrap resamples B per interval (1..10000000; 1000 or more for 95% tails)")
         ->check(CLI::Range(1, 10'000'000))
         ->capture_default_str();
-    cmd->add_option("--seed", args->options.seed, "Seed of the bootstrap's random numbers")->capture_default_str();
+    cmd->add_option("--seed", args->options.seed, "Seed of the bootstrap's random numbers")
+        ->check(whole_number_from(0))
+        ->capture_default_str();
     cmd->add_option("--confidence", args->options.confidence, "Confidence level of the intervals, between 0 and 1")
         ->check([](const std::string& text) -> std::string {
             try {

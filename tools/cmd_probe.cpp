@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "checks.hpp"
 #include "commands.hpp"
 #include "probe_service.hpp"
 #include "sibilant/error.hpp"
@@ -85,11 +86,11 @@ void add_probe_command(CLI::App& app) {
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     cmd->add_option("--idle-s", c.monitor.idle_s, "A stream without packets for this many seconds ends")
-        ->check(CLI::Range(0.001, 86400.0))
+        ->check(number_in(0.001, 86400.0))
         ->capture_default_str();
     cmd->add_option("--window-s", c.monitor.window_s,
                     "The lisp and smearing index metrics cover this many seconds of each stream")
-        ->check(CLI::Range(1.0, 3600.0))
+        ->check(number_in(1.0, 3600.0))
         ->capture_default_str();
     cmd->add_option("--threads", c.threads, "Worker threads; streams are sharded over them by SSRC")
         ->check(CLI::Range(1, 64))
@@ -99,11 +100,11 @@ void add_probe_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--lisp-threshold", c.monitor.probe.analysis.lisp_flag_threshold,
                     "Flag an event whose lisp score (0..100) reaches this")
-        ->check(CLI::Range(0.0, 100.0))
+        ->check(number_in(0.0, 100.0))
         ->capture_default_str();
     cmd->add_option("--smearing-threshold", c.monitor.probe.analysis.smearing_flag_threshold,
                     "Flag an event whose smearing score (0..100) reaches this")
-        ->check(CLI::Range(0.0, 100.0))
+        ->check(number_in(0.0, 100.0))
         ->capture_default_str();
     cmd->add_flag("-q,--quiet", args->quiet, "No start and stop lines on stderr");
     cmd->callback([args] { run_probe(*args); });

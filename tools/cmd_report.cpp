@@ -1,6 +1,7 @@
 #include <memory>
 #include <string>
 
+#include "checks.hpp"
 #include "commands.hpp"
 #include "sibilant/report.hpp"
 
@@ -18,10 +19,12 @@ struct ReportArgs {
     CompareOptions compare;
 };
 
-void run_report(ReportArgs args, const CLI::Option* pair_only_flag_given) {
+void run_report(ReportArgs args, const CLI::Option* pair_only_flag_given, const CLI::Option* sweep_only_flag_given) {
     const bool pair = !args.first_path.empty();
     if (pair == !args.sweep.empty()) throw CLI::ValidationError("give REF DEG, DEG (no reference), or --sweep DIR");
     if (!pair && pair_only_flag_given) throw CLI::ValidationError(pair_only_flag_given->get_name() + " is for a pair report");
+    // Refused rather than ignored: the user meant it to change something.
+    if (pair && sweep_only_flag_given) throw CLI::ValidationError(sweep_only_flag_given->get_name() + " is for a sweep report");
     if (!pair) {
         write_sweep_report(args.sweep, args.out_path, args.compare);
         return;
@@ -48,23 +51,24 @@ void add_report_command(CLI::App& app) {
     cmd->add_option("-o,--out", args->out_path, "The HTML file to write")->required();
     auto* lisp = cmd->add_option("--lisp-threshold", args->options.lisp_flag_threshold,
                                  "Pair: flag an event whose lisp score (0..100) reaches this")
-                     ->check(CLI::Range(0.0, 100.0))
+                     ->check(number_in(0.0, 100.0))
                      ->capture_default_str();
     auto* smearing = cmd->add_option("--smearing-threshold", args->options.smearing_flag_threshold,
                                      "Pair: flag an event whose smearing score (0..100) reaches this")
-                         ->check(CLI::Range(0.0, 100.0))
+                         ->check(number_in(0.0, 100.0))
                          ->capture_default_str();
     auto* channel = cmd->add_option("--channel", args->channel, "Pair: use only this channel (1-based)")
-                        ->check(CLI::PositiveNumber);
-    cmd->add_option("--threshold", args->compare.knee_lisp_threshold,
-                    "Sweep: the knee is the lowest bitrate whose mean lisp_index is under this (0..100)")
-        ->check(CLI::Range(0.0, 100.0))
-        ->capture_default_str();
-    cmd->callback([args, lisp, smearing, channel] {
+                        ->check(whole_number_from(1));
+    auto* threshold =
+        cmd->add_option("--threshold", args->compare.knee_lisp_threshold,
+                        "Sweep: the knee is the lowest bitrate whose mean lisp_index is under this (0..100)")
+            ->check(number_in(0.0, 100.0))
+            ->capture_default_str();
+    cmd->callback([args, lisp, smearing, channel, threshold] {
         const CLI::Option* pair_only = nullptr;
         for (const CLI::Option* o : {lisp, smearing, channel})
             if (o->count()) pair_only = o;
-        run_report(*args, pair_only);
+        run_report(*args, pair_only, threshold->count() ? threshold : nullptr);
     });
     cmd->footer(
         "Exit code: 0 on success; 1 on an error (one line on stderr naming the input and the cause); 2 on a\n"

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "checks.hpp"
 #include "commands.hpp"
 #include "sibilant/error.hpp"
 #include "sibilant/output_file.hpp"
@@ -110,11 +111,13 @@ void add_simulate_command(CLI::App& app) {
                     "  P, R: per-packet probabilities 0..1 (Gilbert-Elliott: P good->bad, R bad->good;\n"
                     "  loss inside the states defaults to 0 and 1); FILE: flags 0 = received, 1 = lost, one per packet")
         ->capture_default_str();
-    cmd->add_option("--seed", args->seed, "Seed of the loss model; same seed, same losses")->capture_default_str();
+    cmd->add_option("--seed", args->seed, "Seed of the loss model; same seed, same losses")
+        ->check(whole_number_from(0))
+        ->capture_default_str();
     cmd->add_option("--packets", args->packets_path, "Write a per-packet log as JSON Lines to this file");
     cmd->add_option("--json", args->json_path, "Write the run's report as JSON to this file ('-' for stdout)");
     cmd->add_option("--channel", args->channel, "Use only this input channel (1-based); default mixes all down")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number_from(1));
     cmd->add_option("--out-rate", args->out_rate, "Output sample rate: input (the input's rate) or 48000")
         ->capture_default_str();
     cmd->add_option("--format", args->format, "Output sample format: pcm16, pcm24, pcm32 or float; default the input's");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "checks.hpp"
 #include "commands.hpp"
 #include "progress_bar.hpp"
 #include "sibilant/error.hpp"
@@ -96,7 +97,8 @@ void add_sweep_command(CLI::App& app) {
                     "`sibilant merge`");
     cmd->add_option("--seed", args->seed,
                     "Base seed (overrides the profiles file's); each job's loss seed derives from it, the\n"
-                    "file and the profile");
+                    "file and the profile")
+        ->check(whole_number_from(0));
     cmd->add_flag("--keep-audio", args->keep_audio,
                   "Also write each decoded signal to OUT/audio/<file>__<profile>.wav (48 kHz)");
     cmd->add_flag("-q,--quiet", args->quiet, "No progress bar and no closing summary line");
