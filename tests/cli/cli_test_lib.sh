@@ -25,6 +25,32 @@ expect_error() {
   pass
 }
 
+# expect_exit NAME CODE PATTERN... -- ARGS: exit code CODE and every PATTERN on stderr.
+expect_exit() {
+  local name="$1" code="$2"; shift 2
+  local patterns=()
+  while [[ "$1" != "--" ]]; do patterns+=("$1"); shift; done
+  shift
+  local err rc
+  err=$("$sibilant" "$@" 2>&1 >/dev/null); rc=$?
+  if [[ $rc -ne $code ]]; then fail "$name: exit $rc, expected $code: $err"; return; fi
+  for p in "${patterns[@]}"; do
+    if ! grep -qF -- "$p" <<<"$err"; then fail "$name: message lacks '$p': $err"; return; fi
+  done
+  pass
+}
+
+# wav_header RATE CHANNELS BITS FORMAT_TAG DATA_BYTES: a canonical 44-byte
+# header (FORMAT_TAG 1: integer PCM, 3: float) claiming DATA_BYTES of samples.
+le16() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))"; }
+le32() { le16 $(($1 & 65535)); le16 $((($1 >> 16) & 65535)); }
+wav_header() {
+  local rate=$1 ch=$2 bits=$3 tag=$4 bytes=$5
+  printf 'RIFF'; le32 $((36 + bytes)); printf 'WAVEfmt '; le32 16; le16 "$tag"; le16 "$ch"
+  le32 "$rate"; le32 $((rate * ch * bits / 8)); le16 $((ch * bits / 8)); le16 "$bits"
+  printf 'data'; le32 "$bytes"
+}
+
 # expect_no_file PATH NAME: neither PATH nor a temporary file beside it exists.
 expect_no_file() {
   if [[ -e "$1" ]]; then fail "$2: $1 exists"; else pass; fi

@@ -9,16 +9,6 @@ sample="$testdata/speech/demo.flac"
 # shellcheck source=cli_test_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
-# wav_header RATE CHANNELS BITS FORMAT_TAG DATA_BYTES: a canonical 44-byte header.
-le16() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))"; }
-le32() { le16 $(($1 & 65535)); le16 $((($1 >> 16) & 65535)); }
-wav_header() {
-  local rate=$1 ch=$2 bits=$3 tag=$4 bytes=$5
-  printf 'RIFF'; le32 $((36 + bytes)); printf 'WAVEfmt '; le32 16; le16 "$tag"; le16 "$ch"
-  le32 "$rate"; le32 $((rate * ch * bits / 8)); le16 $((ch * bits / 8)); le16 "$bits"
-  printf 'data'; le32 "$bytes"
-}
-
 # --- happy path -------------------------------------------------------------
 out="$work/ok.flac"
 if "$sibilant" simulate "$sample" "$out" --bitrate 16000 --loss bernoulli:0.1 --seed 3 \

@@ -21,20 +21,6 @@ cat >"$work/profiles.json" <<'EOF'
 EOF
 profiles="$work/profiles.json"
 
-# expect_exit NAME CODE PATTERN... -- ARGS: exit code CODE and every PATTERN on stderr.
-expect_exit() {
-  local name="$1" code="$2"; shift 2
-  local patterns=()
-  while [[ "$1" != "--" ]]; do patterns+=("$1"); shift; done
-  shift
-  local err rc
-  err=$("$sibilant" "$@" 2>&1 >/dev/null); rc=$?
-  if [[ $rc -ne $code ]]; then fail "$name: exit $rc, expected $code: $err"; return; fi
-  for p in "${patterns[@]}"; do
-    if ! grep -qF -- "$p" <<<"$err"; then fail "$name: message lacks '$p': $err"; return; fi
-  done
-  pass
-}
 same_output() {  # same_output NAME DIR_A DIR_B: the three files byte for byte
   local f
   for f in sweep.json results.csv events.jsonl; do
