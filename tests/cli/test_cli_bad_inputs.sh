@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Issue #12: the bad-input matrix. Every command that reads files (simulate,
-# analyze: one pair, no reference, --pairs, --ref-dir/--deg-dir; sweep, merge,
+# analyze: one pair, no reference, --pairs, --ref-dir/--deg-dir, captures; sweep, merge,
 # compare, report; probe reads no file but writes --events) against every kind
 # of bad input, bad output place and bad flag value. Each case must exit with
 # the documented code (README "Exit codes"), name the input (path or flag) and
 # the cause on stderr, and leave no file, final or temporary, in the output
-# folder. Batches (analyze --pairs, --ref-dir, sweep) mixing good and bad
+# folder. Batches (analyze --pairs, --ref-dir, captures, sweep) mixing good and bad
 # inputs must still give every good input its result, byte for byte the one a
 # run on the good inputs alone gives. All the data is made here.
 # Usage: test_cli_bad_inputs.sh SIBILANT_BINARY TESTDATA_DIR
@@ -15,7 +15,7 @@ work=$(mktemp -d); trap 'chmod -R u+rwX "$work"; rm -rf "$work"' EXIT
 # shellcheck source=cli_test_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
 
-in="$work/in"; out="$work/out"
+in="$work/in"; out="$work/out"; nodir="$work/no/such/folder"
 mkdir -p "$in" "$out"
 
 # out_empty NAME: the output folder holds nothing (no output, no temporary
@@ -112,6 +112,23 @@ for k in "${kinds[@]}"; do
   bad "report no reference: $k" 1 "$f" "$c" -- report "$f" -o "$out/r.html"
 done
 
+# A failed run never clobbers an existing output.
+keep() {  # keep NAME FILE -- ARGS: FILE holds "keep me" before and after a failing run
+  local name="$1" target="$2"; shift 3
+  echo "keep me" >"$target"
+  "$sibilant" "$@" >/dev/null 2>&1 && fail "$name: exit 0"
+  [[ "$(cat "$target")" == "keep me" ]] && pass || fail "$name: the existing $target was changed"
+  rm -f "$target"; out_empty "$name"
+}
+keep "simulate keeps OUT" "$out/o.wav" -- simulate "${file[nan]}" "$out/o.wav"
+keep "analyze keeps --json" "$out/o.json" -- analyze "$ref" "${file[truncated]}" --json "$out/o.json"
+keep "analyze keeps --csv" "$out/o.csv" -- analyze "${file[text_wav]}" --csv "$out/o.csv"
+keep "report keeps -o" "$out/r.html" -- report "$ref" "$noise" -o "$out/r.html"
+# The content decides the format, not the name: FLAC named .wav is read.
+cp "$ref" "$in/flac_inside.wav"
+check "FLAC named .wav" "$sibilant" analyze "$in/flac_inside.wav" "$deg" -q --json "$out/named.json"
+rm -f "$out/named.json"
+
 # 64 channels: mixed down to a mono output of the same length, or one channel taken.
 if "$sibilant" simulate "$ch64" "$out/ch64.wav" -q; then
   [[ $(od -An -tu2 -j22 -N2 "$out/ch64.wav" | tr -d ' ') == 1 ]] && pass || fail "64 channels: output is not mono"
@@ -197,8 +214,57 @@ done
 bad "--ref-dir: missing folder" 1 "$work/nofolder" "no such folder" -- analyze --ref-dir "$work/nofolder" --deg-dir "$dd"
 bad "--deg-dir: a file" 1 "$ref" "not a folder" -- analyze --ref-dir "$rd" --deg-dir "$ref"
 
+# --- analyze CAPTURE...: bad captures, alone and among a good one ---------------------
+be16() { printf "\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $(($1 & 255)))"; }
+be32() { be16 $((($1 >> 16) & 65535)); be16 $(($1 & 65535)); }
+# rtp_capture PACKETS: a pcap (link type raw IPv4) of one RTP stream, payload
+# type 111, a packet every 20 ms, each the same 3-byte Opus packet.
+rtp_capture() {
+  local n=$1 s size=$((20 + 8 + 15))
+  printf '\xd4\xc3\xb2\xa1'; le16 2; le16 4; le32 0; le32 0; le32 65535; le32 101
+  for ((s = 0; s < n; s++)); do
+    le32 1700000000; le32 $((s * 20000)); le32 "$size"; le32 "$size"
+    printf '\x45\x00'; be16 "$size"; printf '\x00\x01\x00\x00\x40\x11\x00\x00\x7f\x00\x00\x01\x7f\x00\x00\x01'
+    be16 5004; be16 5006; be16 $((size - 20)); be16 0
+    printf '\x80\x6f'; be16 "$s"; be32 $((960 * s)); be32 4660; printf '\x78\x01\x02'
+  done
+}
+caps="$work/captures"; mkdir -p "$caps"
+rtp_capture 100 >"$caps/call.pcap"
+: >"$caps/empty.pcap"
+echo "not a capture" >"$caps/notes.pcap"
+head -c 10 "$caps/call.pcap" >"$caps/cut_header.pcap"
+head -c 24 "$caps/call.pcap" >"$caps/no_packets.pcap"
+mkdir -p "$caps/folder.pcap"
+declare -A cap_cause=([missing]="no such file" [empty]="empty file" [notes]="not a capture libpcap can read"
+                      [cut_header]="truncated" [no_packets]="no RTP/Opus stream found" [folder]="is a folder")
+"$sibilant" analyze "$caps/call.pcap" -q >"$work/call.jsonl" || fail "a good capture: exit non-zero"
+for c in "${!cap_cause[@]}"; do
+  bad "capture: $c" 1 "$caps/$c.pcap" "${cap_cause[$c]}" -- analyze "$caps/$c.pcap" --jsonl "$out/o.jsonl"
+done
+mixed_caps=("$caps/call.pcap"); for c in "${!cap_cause[@]}"; do mixed_caps+=("$caps/$c.pcap"); done
+expect_exit "captures, mixed" 1 "${#cap_cause[@]} of $(( ${#cap_cause[@]} + 1 )) captures failed" -- \
+  analyze "${mixed_caps[@]}" -j 2 --jsonl "$work/captures.jsonl"
+cmp -s <(head -n 1 "$work/captures.jsonl") "$work/call.jsonl" && pass ||
+  fail "captures, mixed: the good capture's result differs from a run on it alone"
+for c in "${!cap_cause[@]}"; do
+  grep -F "\"degraded\":\"$caps/$c.pcap\"" "$work/captures.jsonl" | grep -qF "${cap_cause[$c]}" && pass ||
+    fail "captures, mixed: the record of $c lacks its error"
+done
+# Cut inside a record (tcpdump killed): analysed up to the cut, with a warning.
+head -c 3000 "$caps/call.pcap" >"$caps/cut_record.pcap"
+expect_exit "capture cut inside a record" 0 "$caps/cut_record.pcap" "warning" "truncated" -- analyze "$caps/cut_record.pcap" -q
+bad "capture --write-audio in a missing folder" 1 "$nodir" "no such folder" -- analyze "$caps/call.pcap" --write-audio "$nodir"
+full "capture --write-audio" 4 "$out/call-ssrc-00001234.wav" "File too large" -- analyze "$caps/call.pcap" --write-audio "$out" -q
+usage_cap() { bad "$1" 2 "$2" -- "${@:4}"; }
+usage_cap "capture --payload-type 128" "--payload-type" -- analyze "$caps/call.pcap" --payload-type 128
+usage_cap "capture --json" "JSON Lines" -- analyze "$caps/call.pcap" --json "$out/o.json"
+usage_cap "capture --channel" "--channel" -- analyze "$caps/call.pcap" --channel 1
+usage_cap "capture with --pairs" "--pairs" -- analyze "$caps/call.pcap" --pairs "$lists/good.csv"
+usage_cap "capture: --summary-line and --jsonl" "--summary-line" -- analyze "$caps/call.pcap" --summary-line --jsonl "$out/o.jsonl"
+expect_exit "capture among audio files" 1 "$ref" "not a pcap or pcapng capture" -- analyze "$caps/call.pcap" "$ref" --jsonl "$work/with_audio.jsonl"
+
 # --- outputs: a missing folder, a folder in the file's place, a full disk ------------
-nodir="$work/no/such/folder"
 bad "simulate OUT in a missing folder" 1 "$nodir/o.wav" "folder does not exist" -- simulate "$ref" "$nodir/o.wav"
 bad "simulate --json in a missing folder" 1 "$nodir/o.json" "folder does not exist" -- simulate "$ref" "$out/o.wav" --json "$nodir/o.json"
 bad "simulate --packets in a missing folder" 1 "$nodir/p.jsonl" "folder does not exist" -- simulate "$ref" "$out/o.wav" --packets "$nodir/p.jsonl"
@@ -244,7 +310,10 @@ cp "$ref" "$good_corpus/a.flac"; cp "$other" "$good_corpus/m.flac"
 cp "$ref" "$mixed/a.flac"; cp "$other" "$mixed/m.flac"
 sweep_kinds=(empty truncated wrong_format text_wav wrong_rate nan zero_length ten_hours)
 [[ $(id -u) -ne 0 ]] && sweep_kinds+=(unreadable)
-for k in "${sweep_kinds[@]}"; do cp -p "${file[$k]}" "$mixed/$(basename "${file[$k]}")"; done
+for k in "${sweep_kinds[@]}"; do
+  if [[ $k == unreadable ]]; then cp "$deg" "$mixed/unreadable.wav"; chmod 000 "$mixed/unreadable.wav"
+  else cp "${file[$k]}" "$mixed/"; fi
+done
 "$sibilant" sweep --profiles "$profiles" --corpus "$good_corpus" --out "$work/sweep_good" -j 2 -q ||
   fail "sweep of the good files alone: exit non-zero"
 jobs=$(( (${#sweep_kinds[@]} + 2) * 2 )); failing=$(( ${#sweep_kinds[@]} * 2 ))
@@ -263,7 +332,7 @@ for k in "${sweep_kinds[@]}"; do
   [[ $(grep -F ",$name," "$work/sweep_mixed/results.csv" | grep -F ',error,' | grep -cF "${cause[$k]}") -eq 2 ]] &&
     pass || fail "sweep, mixed: $k lacks its two error rows: $(grep -F ",$name," "$work/sweep_mixed/results.csv")"
 done
-ls -A "$work/sweep_mixed" | grep -q '\.tmp$' && fail "sweep, mixed: temporary file left" || pass
+compgen -G "$work/sweep_mixed/.*.tmp" >/dev/null && fail "sweep, mixed: temporary file left" || pass
 # A full disk stops a sweep with exit 1 naming the file; its folder is a
 # journal by design (README "Resuming"): rerunning finishes it, byte for byte
 # what an uninterrupted sweep writes.
