@@ -215,7 +215,7 @@ bad "--ref-dir: missing folder" 1 "$work/nofolder" "no such folder" -- analyze -
 bad "--deg-dir: a file" 1 "$ref" "not a folder" -- analyze --ref-dir "$rd" --deg-dir "$ref"
 
 # --- analyze CAPTURE...: bad captures, alone and among a good one ---------------------
-be16() { printf "\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $(($1 & 255)))"; }
+be16() { local bytes; printf -v bytes '\\x%02x\\x%02x' $((($1 >> 8) & 255)) $(($1 & 255)); printf "$bytes"; }
 be32() { be16 $((($1 >> 16) & 65535)); be16 $(($1 & 65535)); }
 # rtp_capture PACKETS: a pcap (link type raw IPv4) of one RTP stream, payload
 # type 111, a packet every 20 ms, each the same 3-byte Opus packet.
