@@ -32,23 +32,49 @@ struct SimulateArgs {
     bool quiet = false;
 };
 
+// The library's messages name its own fields ("bitrate_bps 5999 is outside
+// 6000..510000", "unknown bandwidth"); the flag that set the value goes first.
+template <class Parse>
+auto with_flag(const char* flag, Parse&& parse) {
+    try {
+        return parse();
+    } catch (const Error& e) {
+        throw Error(std::string(flag) + ": " + e.what());
+    }
+}
+
+// Validates one numeric setting alone (the others at their defaults), so that
+// a bad value is reported with its flag.
+template <class T>
+void validate_alone(const char* flag, T OpusSettings::*field, const OpusSettings& settings) {
+    OpusSettings alone;
+    alone.*field = settings.*field;
+    with_flag(flag, [&] { validate(alone); });
+}
+
 void run_simulate(const SimulateArgs& args) {
     SimulateOptions options;
     options.opus = args.opus;
-    options.opus.application = parse_application(args.application);
-    options.opus.max_bandwidth = parse_bandwidth(args.max_bandwidth);
-    if (!args.bandwidth.empty()) options.opus.forced_bandwidth = parse_bandwidth(args.bandwidth);
-    options.opus.signal = parse_signal_hint(args.signal);
+    options.opus.application = with_flag("--application", [&] { return parse_application(args.application); });
+    options.opus.max_bandwidth = with_flag("--max-bandwidth", [&] { return parse_bandwidth(args.max_bandwidth); });
+    if (!args.bandwidth.empty())
+        options.opus.forced_bandwidth = with_flag("--bandwidth", [&] { return parse_bandwidth(args.bandwidth); });
+    options.opus.signal = with_flag("--signal", [&] { return parse_signal_hint(args.signal); });
     if (args.cbr) options.opus.rate_control = RateControl::Cbr;
     if (args.cvbr) options.opus.rate_control = RateControl::ConstrainedVbr;
+    validate_alone("--bitrate", &OpusSettings::bitrate_bps, options.opus);
+    validate_alone("--complexity", &OpusSettings::complexity, options.opus);
+    validate_alone("--frame-ms", &OpusSettings::frame_ms, options.opus);
+    validate_alone("--expected-loss", &OpusSettings::expected_loss_pct, options.opus);
     validate(options.opus);
-    options.loss = parse_loss_spec(args.loss);
+    options.loss = with_flag("--loss", [&] { return parse_loss_spec(args.loss); });
     options.seed = args.seed;
     options.read.channel = args.channel - 1;
     if (args.out_rate == "input") options.output_rate_hz = 0;
     else if (args.out_rate == "48000") options.output_rate_hz = kInternalRateHz;
     else throw Error("--out-rate '" + args.out_rate + "': use 'input' or '48000'");
-    if (!args.format.empty()) options.output_format = parse_sample_format(args.format);
+    if (!args.format.empty())
+        options.output_format = with_flag("--format", [&] { return parse_sample_format(args.format); });
 
     // Every output is written under a temporary name and renamed only when the
     // whole run succeeded.

@@ -444,27 +444,27 @@ usage "simulate --cbr --vbr" "--cbr" -- "${S[@]}" --cbr --vbr
 usage "simulate --bandwidth with --max-bandwidth" "--bandwidth" -- "${S[@]}" --bandwidth wb --max-bandwidth fb
 usage "simulate without OUT" "OUT" -- simulate "$ref"
 usage "simulate, unknown flag" "--bitrat" -- "${S[@]}" --bitrat 8000
-bad "simulate --bitrate 5999" 1 "bitrate_bps 5999" "6000..510000" -- "${S[@]}" --bitrate 5999
-bad "simulate --bitrate 510001" 1 "bitrate_bps 510001" -- "${S[@]}" --bitrate 510001
-bad "simulate --complexity 11" 1 "complexity 11" "0..10" -- "${S[@]}" --complexity 11
-bad "simulate --complexity -1" 1 "complexity -1" -- "${S[@]}" --complexity -1
-bad "simulate --frame-ms 7" 1 "frame_ms 7" -- "${S[@]}" --frame-ms 7
-bad "simulate --frame-ms nan" 1 "frame_ms nan" -- "${S[@]}" --frame-ms nan
-bad "simulate --expected-loss 101" 1 "expected_loss_pct 101" -- "${S[@]}" --expected-loss 101
-bad "simulate --application" 1 "application \"phone\"" -- "${S[@]}" --application phone
-bad "simulate --bandwidth" 1 "bandwidth \"xb\"" -- "${S[@]}" --bandwidth xb
-bad "simulate --max-bandwidth" 1 "bandwidth \"xb\"" -- "${S[@]}" --max-bandwidth xb
-bad "simulate --signal" 1 "signal hint \"speech\"" -- "${S[@]}" --signal speech
-bad "simulate --loss bernoulli:2" 1 "bernoulli:2" "0..1" -- "${S[@]}" --loss bernoulli:2
+bad "simulate --bitrate 5999" 1 "--bitrate: bitrate_bps 5999" "6000..510000" -- "${S[@]}" --bitrate 5999
+bad "simulate --bitrate 510001" 1 "--bitrate: bitrate_bps 510001" -- "${S[@]}" --bitrate 510001
+bad "simulate --complexity 11" 1 "--complexity: complexity 11" "0..10" -- "${S[@]}" --complexity 11
+bad "simulate --complexity -1" 1 "--complexity: complexity -1" -- "${S[@]}" --complexity -1
+bad "simulate --frame-ms 7" 1 "--frame-ms: frame_ms 7" -- "${S[@]}" --frame-ms 7
+bad "simulate --frame-ms nan" 1 "--frame-ms: frame_ms nan" -- "${S[@]}" --frame-ms nan
+bad "simulate --expected-loss 101" 1 "--expected-loss: expected_loss_pct 101" -- "${S[@]}" --expected-loss 101
+bad "simulate --application" 1 "--application: unknown application \"phone\"" -- "${S[@]}" --application phone
+bad "simulate --bandwidth" 1 "--bandwidth: unknown bandwidth \"xb\"" -- "${S[@]}" --bandwidth xb
+bad "simulate --max-bandwidth" 1 "--max-bandwidth: unknown bandwidth \"xb\"" -- "${S[@]}" --max-bandwidth xb
+bad "simulate --signal" 1 "--signal: unknown signal hint \"speech\"" -- "${S[@]}" --signal speech
+bad "simulate --loss bernoulli:2" 1 "--loss: " "bernoulli:2" "0..1" -- "${S[@]}" --loss bernoulli:2
 bad "simulate --loss bernoulli:x" 1 "bernoulli:x" -- "${S[@]}" --loss bernoulli:x
 bad "simulate --loss ge:0.1" 1 "ge:0.1" -- "${S[@]}" --loss ge:0.1
 bad "simulate --loss burst:1" 1 "burst:1" "unknown loss model" -- "${S[@]}" --loss burst:1
-bad "simulate --loss trace:missing" 1 "$in/none.txt" "No such file" -- "${S[@]}" --loss "trace:$in/none.txt"
+bad "simulate --loss trace:missing" 1 "--loss: " "$in/none.txt" "No such file" -- "${S[@]}" --loss "trace:$in/none.txt"
 bad "simulate --loss trace:folder" 1 "$in" "is a folder" -- "${S[@]}" --loss "trace:$in"
 bad "simulate --loss trace:empty" 1 "${file[empty]}" "empty trace" -- "${S[@]}" --loss "trace:${file[empty]}"
 bad "simulate --loss trace:audio" 1 "$ref" "bad token" -- "${S[@]}" --loss "trace:$ref"
 bad "simulate --out-rate 44100" 1 "--out-rate '44100'" -- "${S[@]}" --out-rate 44100
-bad "simulate --format pcm8" 1 "pcm8" -- "${S[@]}" --format pcm8
+bad "simulate --format pcm8" 1 "--format: " "pcm8" -- "${S[@]}" --format pcm8
 bad "simulate OUT .mp3" 1 "$out/o.mp3" -- simulate "$ref" "$out/o.mp3"
 
 A=(analyze "$ref" "$deg" --json "$out/o.json")
