@@ -272,8 +272,8 @@ bad "analyze --json in a missing folder" 1 "$nodir/o.json" "folder does not exis
 bad "analyze --csv in a missing folder" 1 "$nodir/o.csv" "folder does not exist" -- analyze "$ref" --csv "$nodir/o.csv"
 bad "analyze --jsonl in a missing folder" 1 "$nodir/o.jsonl" "folder does not exist" -- analyze --pairs "$lists/good.csv" --jsonl "$nodir/o.jsonl"
 bad "report -o in a missing folder" 1 "$nodir/r.html" "folder does not exist" -- report "$ref" "$deg" -o "$nodir/r.html"
-bad "compare --json in a missing folder" 1 "$nodir/c.json" "folder does not exist" -- compare "$work/sweep_none" --json "$nodir/c.json"
 mkdir -p "$out/taken.wav"  # a folder where the output file should go
+# bad_folder NAME CODE PATTERN... -- ARGS: as bad, with the folder $out/taken.wav where the output should go.
 bad_folder() { expect_exit "$@"; rmdir "$out/taken.wav" 2>/dev/null || fail "$1: the folder was changed"; out_empty "$1"; mkdir -p "$out/taken.wav"; }
 bad_folder "simulate OUT is a folder" 1 "$out/taken.wav" "is a folder" -- simulate "$ref" "$out/taken.wav"
 bad_folder "analyze --json is a folder" 1 "$out/taken.wav" "is a folder" -- analyze "$ref" "$deg" --json "$out/taken.wav"
@@ -398,6 +398,12 @@ for c in "${results_cases[@]}"; do
   bad "compare: $what" 1 "$path" "$words" -- compare "$path" --json "$out/c.json"
   bad "report --sweep: $what" 1 "$path" "$words" -- report --sweep "$path" -o "$out/r.html"
 done
+bad "compare --json in a missing folder" 1 "$nodir/c.json" "folder does not exist" -- compare "$work/sweep_good" --json "$nodir/c.json"
+bad "report --sweep -o in a missing folder" 1 "$nodir/r.html" "folder does not exist" -- report --sweep "$work/sweep_good" -o "$nodir/r.html"
+mkdir -p "$out/taken.wav"
+bad_folder "compare --json is a folder" 1 "$out/taken.wav" "is a folder" -- compare "$work/sweep_good" --json "$out/taken.wav"
+bad_folder "report --sweep -o is a folder" 1 "$out/taken.wav" "is a folder" -- report --sweep "$work/sweep_good" -o "$out/taken.wav"
+rmdir "$out/taken.wav"
 full "compare --json" 1 "$out/c.json" "write failed" -- compare "$work/sweep_good" --json "$out/c.json"
 full "report --sweep" 1 "$out/r.html" "write failed" -- report --sweep "$work/sweep_good" -o "$out/r.html"
 # Shards that are not (complete) shards of one sweep.
