@@ -302,6 +302,7 @@ struct ProbeService::Impl {
     std::vector<std::unique_ptr<UdpSocket>> sockets;
     std::vector<std::unique_ptr<Worker>> workers;
     int events_fd = -1;  // --events FILE: O_APPEND, one write() per line
+    bool events_failing = false;  // the last write to events_fd failed (output thread only)
     bool events_to_stdout = false;
     httplib::Server http;
     int http_port = 0;
@@ -540,9 +541,16 @@ struct ProbeService::Impl {
         if (events_fd >= 0) {
             line += '\n';
             // A full disk may cut the line short (the next start puts a
-            // newline after it); it costs the line, not the service.
-            write_all(events_fd, line.data(), line.size());
+            // newline after it); it costs the line, not the service, but
+            // is said, or events would vanish unnoticed.
+            const bool written = write_all(events_fd, line.data(), line.size());
+            const int error_number = errno;
             line.pop_back();
+            if (written == events_failing && config.on_events_error)
+                config.on_events_error(written ? "--events " + config.events_path + ": writing again"
+                                               : "--events " + config.events_path + ": write failed (" +
+                                                     std::strerror(error_number) + "); events are lost until it works");
+            events_failing = !written;
         } else if (events_to_stdout) {
             std::fwrite(line.data(), 1, line.size(), stdout);
             std::fputc('\n', stdout);

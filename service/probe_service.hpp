@@ -54,6 +54,11 @@ struct ServiceConfig {
     /// Called once every socket is bound, with the addresses as bound (the
     /// real port where 0 was asked for): UDP ones, then HTTP ("" if none).
     std::function<void(const std::vector<std::string>& udp, const std::string& http)> on_ready;
+    /// Called on the event output thread when a line cannot be written to
+    /// --events FILE (a full disk), with a message naming the file and the
+    /// cause; once per run of failures, and again with a note when writing
+    /// works again. The service goes on: a failed write costs the line.
+    std::function<void(const std::string& message)> on_events_error;
 };
 
 /// Throws Error naming the setting, its value and the allowed range.

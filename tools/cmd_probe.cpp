@@ -39,6 +39,10 @@ void run_probe(ProbeArgs args) {
         if (!http.empty())
             std::fprintf(stderr, "sibilant probe: http on %s (/metrics /streams /events /healthz)\n", http.c_str());
     };
+    // Not hidden by -q: it is an error, though the service goes on.
+    args.config.on_events_error = [](const std::string& message) {
+        std::fprintf(stderr, "sibilant probe: error: %s\n", message.c_str());
+    };
     service::ProbeService probe(args.config);
 
     std::atomic<bool> finished{false};

@@ -8,9 +8,10 @@
 # folder. Batches (analyze --pairs, --ref-dir, captures, sweep) mixing good and bad
 # inputs must still give every good input its result, byte for byte the one a
 # run on the good inputs alone gives. All the data is made here.
-# Usage: test_cli_bad_inputs.sh SIBILANT_BINARY TESTDATA_DIR
+# Usage: test_cli_bad_inputs.sh SIBILANT_BINARY TESTDATA_DIR [RTP_FLOOD_BINARY]
+# (rtp_flood sends the probe real speech for its --events full-disk case.)
 set -uo pipefail
-sibilant="$1"; testdata="$2"
+sibilant="$1"; testdata="$2"; rtp_flood="${3:-}"
 work=$(mktemp -d); trap 'chmod -R u+rwX "$work"; rm -rf "$work"' EXIT
 # shellcheck source=cli_test_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cli_test_lib.sh"
@@ -550,6 +551,30 @@ probe_exit "probe --listen port 99999" 1 "99999" -- probe --listen 127.0.0.1:999
 probe_exit "probe --http without a port" 1 "--http bad" -- probe --listen 127.0.0.1:0 --http bad -q
 probe_exit "probe --events in a missing folder" 1 "$nodir/e.jsonl" -- "${P[@]}" --events "$nodir/e.jsonl"
 probe_exit "probe --events is a folder" 1 "$in" -- "${P[@]}" --events "$in"
+
+# --events on a full disk: the service goes on (a failed write costs the
+# line, README "Probe service"), but says so on stderr, naming the file.
+if [[ -x "$rtp_flood" ]]; then
+  # A subshell that execs the probe, so that $! is the probe itself.
+  ( ulimit -f 1; exec "$sibilant" probe --listen 127.0.0.1:0 --http '' --events "$out/e.jsonl" --idle-s 1 ) \
+    2>"$work/probe.err" &
+  probe_pid=$!
+  for _ in $(seq 100); do grep -q 'udp 127.0.0.1:' "$work/probe.err" && break; sleep 0.1; done
+  port=$(grep -o 'udp 127.0.0.1:[0-9]*' "$work/probe.err" | grep -o '[0-9]*$')
+  timeout 30 "$rtp_flood" --to "127.0.0.1:$port" --mode streams --audio "$ref" --streams 1 --bitrate 6000 --seconds 5 >/dev/null 2>&1
+  sleep 1.5  # --idle-s 1: the stream ends and its last events are written
+  # SIGTERM: a background job of a script starts with SIGINT ignored.
+  kill -TERM "$probe_pid"
+  for _ in $(seq 100); do kill -0 "$probe_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$probe_pid" 2>/dev/null  # only if it did not stop within 10 s (then rc is 137)
+  wait "$probe_pid"; rc=$?
+  [[ $rc -eq 0 ]] && pass || fail "probe --events on a full disk: exit $rc after SIGTERM"
+  grep -qF -- "--events $out/e.jsonl: write failed (File too large)" "$work/probe.err" && pass ||
+    fail "probe --events on a full disk: not said on stderr: $(cat "$work/probe.err")"
+  rm -f "$out/e.jsonl"
+else
+  echo "note: no rtp_flood binary given: the probe's --events full-disk case is skipped"
+fi
 
 # --- the exit codes are in --help --------------------------------------------------------
 help=$("$sibilant" --help)
