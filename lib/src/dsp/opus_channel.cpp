@@ -33,6 +33,7 @@
 #include <string>
 #include <utility>
 
+#include "dsp/opus_handles.hpp"
 #include "dsp/opus_lbrr.hpp"
 #include "sibilant/error.hpp"
 
@@ -345,7 +346,7 @@ class ChannelEncoder {
 public:
     explicit ChannelEncoder(const OpusSettings& s) : settings_(s) {
         int error = OPUS_OK;
-        encoder_ = opus_encoder_create(kRateHz, 1, opus_application(settings_.application), &error);
+        encoder_.reset(opus_encoder_create(kRateHz, 1, opus_application(settings_.application), &error));
         if (error != OPUS_OK || !encoder_)
             throw Error(std::string("libopus opus_encoder_create failed: ") + opus_strerror(error));
 
@@ -355,32 +356,29 @@ public:
         const bool constrained = settings_.rate_control == RateControl::ConstrainedVbr;
 
         // Same settings, same order, as opus_demo; then ours on top.
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_BITRATE(settings_.bitrate_bps)), "bitrate_bps");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_BANDWIDTH(opus_bandwidth(settings_.forced_bandwidth))),
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_BITRATE(settings_.bitrate_bps)), "bitrate_bps");
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_BANDWIDTH(opus_bandwidth(settings_.forced_bandwidth))),
                   "forced_bandwidth");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_VBR(vbr ? 1 : 0)), "rate_control");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_VBR_CONSTRAINT(constrained ? 1 : 0)), "rate_control");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_COMPLEXITY(settings_.complexity)), "complexity");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_INBAND_FEC(settings_.inband_fec ? 1 : 0)), "inband_fec");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_FORCE_CHANNELS(OPUS_AUTO)), "force_channels");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_DTX(settings_.dtx ? 1 : 0)), "dtx");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_PACKET_LOSS_PERC(settings_.expected_loss_pct)),
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_VBR(vbr ? 1 : 0)), "rate_control");
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_VBR_CONSTRAINT(constrained ? 1 : 0)), "rate_control");
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_COMPLEXITY(settings_.complexity)), "complexity");
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_INBAND_FEC(settings_.inband_fec ? 1 : 0)), "inband_fec");
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_FORCE_CHANNELS(OPUS_AUTO)), "force_channels");
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_DTX(settings_.dtx ? 1 : 0)), "dtx");
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_PACKET_LOSS_PERC(settings_.expected_loss_pct)),
                   "expected_loss_pct");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_LSB_DEPTH(settings_.input_depth_bits)), "input_depth_bits");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_EXPERT_FRAME_DURATION(frame_code(settings_.frame_ms))),
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_LSB_DEPTH(settings_.input_depth_bits)), "input_depth_bits");
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_EXPERT_FRAME_DURATION(frame_code(settings_.frame_ms))),
                   "frame_ms");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_MAX_BANDWIDTH(opus_bandwidth(settings_.max_bandwidth))),
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_MAX_BANDWIDTH(opus_bandwidth(settings_.max_bandwidth))),
                   "max_bandwidth");
-        ctl_check(opus_encoder_ctl(encoder_, OPUS_SET_SIGNAL(opus_signal(settings_.signal))), "signal");
+        ctl_check(opus_encoder_ctl(encoder_.get(), OPUS_SET_SIGNAL(opus_signal(settings_.signal))), "signal");
         read_back();
 
         if (float_api_)
             frame_f32_.assign(static_cast<std::size_t>(frame_samples_), 0.0f);
         else
             frame_i16_.assign(static_cast<std::size_t>(frame_samples_), 0);
-    }
-    ~ChannelEncoder() {
-        if (encoder_) opus_encoder_destroy(encoder_);
     }
     ChannelEncoder(const ChannelEncoder&) = delete;
     ChannelEncoder& operator=(const ChannelEncoder&) = delete;
@@ -423,58 +421,59 @@ private:
     template <class OnPacket>
     void encode(OnPacket&& on_packet) {
         frame_fill_ = 0;
-        const int bytes = float_api_ ? opus_encode_float(encoder_, frame_f32_.data(), frame_samples_, packet_.data(),
+        OpusEncoder* const encoder = encoder_.get();
+        const int bytes = float_api_ ? opus_encode_float(encoder, frame_f32_.data(), frame_samples_, packet_.data(),
                                                          kMaxPacketBytes)
-                                     : opus_encode(encoder_, frame_i16_.data(), frame_samples_, packet_.data(),
+                                     : opus_encode(encoder, frame_i16_.data(), frame_samples_, packet_.data(),
                                                    kMaxPacketBytes);
         if (bytes < 0)
             throw Error("libopus opus_encode failed on packet " + std::to_string(packets_) + ": " +
                         opus_strerror(bytes));
         ++packets_;
         opus_uint32 range = 0;
-        opus_encoder_ctl(encoder_, OPUS_GET_FINAL_RANGE(&range));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_FINAL_RANGE(&range));
         on_packet(packet_.data(), bytes, static_cast<std::uint32_t>(range));
     }
 
     void read_back() {
         opus_int32 v = 0;
         EffectiveOpusSettings& e = effective_;
-        opus_encoder_ctl(encoder_, OPUS_GET_APPLICATION(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_APPLICATION(&v));
         e.application = from_opus_application(v);
-        opus_encoder_ctl(encoder_, OPUS_GET_BITRATE(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_BITRATE(&v));
         e.bitrate_bps = v;
-        opus_encoder_ctl(encoder_, OPUS_GET_VBR(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_VBR(&v));
         e.vbr = v != 0;
-        opus_encoder_ctl(encoder_, OPUS_GET_VBR_CONSTRAINT(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_VBR_CONSTRAINT(&v));
         e.vbr_constraint = v != 0;
-        opus_encoder_ctl(encoder_, OPUS_GET_COMPLEXITY(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_COMPLEXITY(&v));
         e.complexity = v;
-        opus_encoder_ctl(encoder_, OPUS_GET_MAX_BANDWIDTH(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_MAX_BANDWIDTH(&v));
         e.max_bandwidth = from_opus_bandwidth(v);
         // libopus has no getter for the forced bandwidth: OPUS_GET_BANDWIDTH
         // reports the bandwidth of the last encoded frame (Fullband before
         // the first). So this one is the request, echoed.
         e.forced_bandwidth = settings_.forced_bandwidth;
-        opus_encoder_ctl(encoder_, OPUS_GET_SIGNAL(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_SIGNAL(&v));
         e.signal = from_opus_signal(v);
-        opus_encoder_ctl(encoder_, OPUS_GET_INBAND_FEC(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_INBAND_FEC(&v));
         e.inband_fec = v != 0;
-        opus_encoder_ctl(encoder_, OPUS_GET_PACKET_LOSS_PERC(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_PACKET_LOSS_PERC(&v));
         e.expected_loss_pct = v;
-        opus_encoder_ctl(encoder_, OPUS_GET_DTX(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_DTX(&v));
         e.dtx = v != 0;
-        opus_encoder_ctl(encoder_, OPUS_GET_LSB_DEPTH(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_LSB_DEPTH(&v));
         e.lsb_depth_bits = v;
-        opus_encoder_ctl(encoder_, OPUS_GET_EXPERT_FRAME_DURATION(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_EXPERT_FRAME_DURATION(&v));
         e.frame_ms = frame_ms_from_code(v);
-        opus_encoder_ctl(encoder_, OPUS_GET_LOOKAHEAD(&v));
+        opus_encoder_ctl(encoder_.get(), OPUS_GET_LOOKAHEAD(&v));
         e.lookahead_samples = v;
         e.libopus_version = opus_get_version_string();
     }
 
     OpusSettings settings_;
     EffectiveOpusSettings effective_;
-    OpusEncoder* encoder_ = nullptr;
+    dsp::OpusEncoderHandle encoder_;
     bool float_api_ = false;
     int frame_samples_ = 0;
     // Input frame being filled; one of the two is used, by input depth.
@@ -493,7 +492,7 @@ public:
                    std::uint64_t seed)
         : settings_(s), loss_(loss_config, seed), skip_samples_(lookahead_samples) {
         int error = OPUS_OK;
-        decoder_ = opus_decoder_create(kRateHz, 1, &error);
+        decoder_.reset(opus_decoder_create(kRateHz, 1, &error));
         if (error != OPUS_OK || !decoder_)
             throw Error(std::string("libopus opus_decoder_create failed: ") + opus_strerror(error));
         float_api_ = settings_.input_depth_bits == 24;
@@ -502,9 +501,6 @@ public:
             decoded_f32_.assign(kMaxDecodeSamples, 0.0f);
         else
             decoded_i16_.assign(kMaxDecodeSamples, 0);
-    }
-    ~ChannelDecoder() {
-        if (decoder_) opus_decoder_destroy(decoder_);
     }
     ChannelDecoder(const ChannelDecoder&) = delete;
     ChannelDecoder& operator=(const ChannelDecoder&) = delete;
@@ -590,14 +586,15 @@ private:
     // frame when nothing was decoded yet.
     int concealment_samples() const {
         opus_int32 samples = 0;
-        opus_decoder_ctl(decoder_, OPUS_GET_LAST_PACKET_DURATION(&samples));
+        opus_decoder_ctl(decoder_.get(), OPUS_GET_LAST_PACKET_DURATION(&samples));
         return samples > 0 ? samples : frame_samples_;
     }
 
     int decode(const std::uint8_t* data, int bytes, int max_samples, bool fec) {
-        const int samples = float_api_ ? opus_decode_float(decoder_, data, bytes, decoded_f32_.data(), max_samples,
+        OpusDecoder* const decoder = decoder_.get();
+        const int samples = float_api_ ? opus_decode_float(decoder, data, bytes, decoded_f32_.data(), max_samples,
                                                            fec ? 1 : 0)
-                                       : opus_decode(decoder_, data, bytes, decoded_i16_.data(), max_samples,
+                                       : opus_decode(decoder, data, bytes, decoded_i16_.data(), max_samples,
                                                      fec ? 1 : 0);
         if (samples < 0)
             throw Error("libopus opus_decode failed near packet " + std::to_string(next_index_ - 1) + ": " +
@@ -641,7 +638,7 @@ private:
 
     OpusSettings settings_;
     LossModel loss_;
-    OpusDecoder* decoder_ = nullptr;
+    dsp::OpusDecoderHandle decoder_;
     bool float_api_ = false;
     int frame_samples_ = 0;
     // Decoder output of one call.

@@ -26,6 +26,7 @@
 #include <system_error>
 #include <vector>
 
+#include "dsp/opus_handles.hpp"
 #include "dsp/opus_lbrr.hpp"
 #include "sibilant/error.hpp"
 
@@ -146,7 +147,7 @@ std::string describe(const TocChange& change) {
 
 struct OpusPacketDecoder::Impl {
     OpusPacketDecoderConfig config;
-    OpusDecoder* decoder = nullptr;
+    dsp::OpusDecoderHandle decoder;
     int max_frames = 0;           // 120 ms at the output rate
     int rtp_per_frame = 1;        // 48 kHz timestamp units per output sample
     int frames_per_2_5_ms = 0;    // PLC and FEC lengths must be multiples of this
@@ -167,7 +168,7 @@ struct OpusPacketDecoder::Impl {
 
     explicit Impl(const OpusPacketDecoderConfig& c) : config(c) {
         int error = OPUS_OK;
-        decoder = opus_decoder_create(config.output_rate_hz, config.channels, &error);
+        decoder.reset(opus_decoder_create(config.output_rate_hz, config.channels, &error));
         if (error != OPUS_OK || !decoder)
             throw Error(std::string("libopus opus_decoder_create failed: ") + opus_strerror(error));
         max_frames = config.output_rate_hz / 1000 * kMaxPacketMs;
@@ -177,15 +178,11 @@ struct OpusPacketDecoder::Impl {
         timeline.reserve(static_cast<std::size_t>(config.timeline_capacity));
     }
 
-    ~Impl() {
-        if (decoder) opus_decoder_destroy(decoder);
-    }
-
     Impl(const Impl&) = delete;
     Impl& operator=(const Impl&) = delete;
 
     void reset() noexcept {
-        opus_decoder_ctl(decoder, OPUS_RESET_STATE);
+        opus_decoder_ctl(decoder.get(), OPUS_RESET_STATE);
         timeline.clear();  // keeps the capacity
         stats = OpusPacketStats{};
         keying = Keying::None;
@@ -240,7 +237,7 @@ struct OpusPacketDecoder::Impl {
     void plc(std::int64_t frames, const PcmSink& sink) noexcept {
         while (frames > 0) {
             const int n = static_cast<int>(std::min<std::int64_t>(frames, max_frames));
-            const int got = opus_decode_float(decoder, nullptr, 0, pcm.data(), n, 0);
+            const int got = opus_decode_float(decoder.get(), nullptr, 0, pcm.data(), n, 0);
             if (got <= 0) return;  // cannot happen for a valid length; stop rather than spin
             emit(sink, got, PcmSource::Plc);
             frames -= got;
@@ -261,7 +258,7 @@ struct OpusPacketDecoder::Impl {
         plc(try_fec ? missing_frames - next.frame_frames : missing_frames, sink);
         bool recovered = false;
         if (try_fec) {
-            const int got = opus_decode_float(decoder, next.data, next.bytes, pcm.data(), next.frame_frames, 1);
+            const int got = opus_decode_float(decoder.get(), next.data, next.bytes, pcm.data(), next.frame_frames, 1);
             if (got > 0) {
                 recovered = next.lbrr;
                 emit(sink, got, recovered ? PcmSource::Fec : PcmSource::Plc);
@@ -296,7 +293,7 @@ struct OpusPacketDecoder::Impl {
     // refused it (the position is then left just before it).
     bool decode(const ParsedPacket& packet, TocChangeKind kind, std::int64_t packet_index,
                 const PcmSink& sink) noexcept {
-        const int got = opus_decode_float(decoder, packet.data, packet.bytes, pcm.data(), max_frames, 0);
+        const int got = opus_decode_float(decoder.get(), packet.data, packet.bytes, pcm.data(), max_frames, 0);
         if (got <= 0) return false;
         note_toc(kind, packet.toc, packet_index);
         emit(sink, got, PcmSource::Decoded);
@@ -320,7 +317,7 @@ struct OpusPacketDecoder::Impl {
     PacketOutcome start(Keying k, std::uint32_t key, const ParsedPacket& packet, bool restart,
                         std::int64_t packet_index, const PcmSink& sink) noexcept {
         if (restart) {
-            opus_decoder_ctl(decoder, OPUS_RESET_STATE);
+            opus_decoder_ctl(decoder.get(), OPUS_RESET_STATE);
             decoder_in_celt = false;
             ++stats.restarts;
         }
