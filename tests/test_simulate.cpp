@@ -1,6 +1,7 @@
 // simulate_file: the file-level job (read -> 48 kHz -> Opus channel -> write).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -133,6 +134,57 @@ TEST(Simulate, ReportRendersAsJsonAndText) {
     const std::string text = to_text(report);
     EXPECT_NE(text.find("12000 bps"), std::string::npos);
     EXPECT_NE(text.find(in), std::string::npos);
+}
+
+// The samples path runs the same channel as the file path: on a 48 kHz 16-bit
+// file (no resampling either side) with loss, the decoded float samples
+// round to exactly the 16-bit samples simulate_file() writes, with the same
+// packets, losses and stats.
+TEST(Simulate, SamplesInMemoryGiveWhatTheFileGives) {
+    TempDir dir;
+    const auto in = (dir / "in.wav").string();
+    const auto out = (dir / "out.wav").string();
+    write_audio_file(in, test::speech_like(2.0, 48000, 3), 48000, SampleFormat::Pcm16);
+    SimulateOptions options;
+    options.opus.bitrate_bps = 16000;
+    options.loss = parse_loss_spec("ge:0.05,0.3");
+    options.seed = 7;
+    const SimulateReport from_file = simulate_file(in, out, options);
+    const auto written = read_audio_file(out, {.channel = -1, .target_rate_hz = 0});
+
+    const auto input = read_audio_file(in, {.channel = -1, .target_rate_hz = 0});
+    std::vector<float> decoded;
+    const SimulateReport from_samples = simulate_samples(input, 48000, SampleFormat::Pcm16, decoded, options);
+    ASSERT_EQ(decoded.size(), written.size());
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < decoded.size(); ++i) {
+        const float rounded = std::clamp(std::round(decoded[i] * 32768.0f), -32768.0f, 32767.0f) / 32768.0f;
+        differing += rounded != written[i];
+    }
+    EXPECT_EQ(differing, 0u);
+    EXPECT_GT(from_samples.channel.loss.lost, 0);
+    EXPECT_EQ(from_samples.channel.loss.lost, from_file.channel.loss.lost);
+    EXPECT_EQ(from_samples.channel.bytes, from_file.channel.bytes);
+    EXPECT_EQ(from_samples.output_frames, from_file.output_frames);
+    EXPECT_EQ(from_samples.input.container, "memory");
+}
+
+TEST(Simulate, SamplesInMemoryAreCheckedAndKeepTheirRateAndLength) {
+    std::vector<float> decoded;
+    const auto speech = test::speech_like(1.5, 22050, 4);
+    const auto report = simulate_samples(speech, 22050, SampleFormat::Float32, decoded, {});
+    EXPECT_EQ(decoded.size(), speech.size());
+    EXPECT_EQ(report.output_rate_hz, 22050);
+    EXPECT_EQ(report.requested.input_depth_bits, 24);
+    EXPECT_EQ(test::best_lag(speech, decoded, 400), 0);
+
+    test::expect_error([&] { simulate_samples(speech, 4000, SampleFormat::Pcm16, decoded, {}); },
+                       {"simulate: input sample rate 4000 Hz"});
+    test::expect_error([&] { simulate_samples({}, 48000, SampleFormat::Pcm16, decoded, {}); }, {"no samples"});
+    auto bad = speech;
+    bad[100] = std::nanf("");
+    test::expect_error([&] { simulate_samples(bad, 22050, SampleFormat::Pcm16, decoded, {}); },
+                       {"simulate: input sample 100", "not a finite number"});
 }
 
 }  // namespace

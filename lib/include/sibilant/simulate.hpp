@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "sibilant/audio.hpp"
 #include "sibilant/loss.hpp"
@@ -43,6 +45,17 @@ struct SimulateReport {
 /// output file is not created (an existing one is left untouched).
 SimulateReport simulate_file(const std::string& input_path, const std::string& output_path,
                              const SimulateOptions& options);
+
+/// simulate_file() on samples in memory: `input` is mono at input_rate_hz
+/// ([kMinInputRateHz, kMaxInputRateHz]), of input_format's depth (Pcm16: the
+/// opus_demo path, as for a 16-bit file; otherwise the float API). `output`
+/// is replaced by the decoded signal at options.output_rate_hz (0: the
+/// input's rate), exactly as long as the input. options.read is not used.
+/// report.input names no path (container "memory"). Throws Error for an
+/// empty input, a rate out of range, a sample that is no audio (naming it),
+/// and as simulate_file() for the settings.
+SimulateReport simulate_samples(std::span<const float> input, int input_rate_hz, SampleFormat input_format,
+                                std::vector<float>& output, const SimulateOptions& options);
 
 /// One JSON object (single line) for a packet, for JSON Lines logs.
 std::string to_json(const PacketRecord& packet);

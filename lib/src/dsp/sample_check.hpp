@@ -12,6 +12,8 @@
 #include <span>
 #include <string>
 
+#include "sibilant/error.hpp"
+
 namespace sibilant::dsp {
 
 inline constexpr float kMaxSampleMagnitude = 1048576.0f;  // 2^20
@@ -35,6 +37,18 @@ inline std::string sample_fault(float x) {
     char text[80];
     std::snprintf(text, sizeof text, " is %g, beyond +-2^20 (+120 dBFS): not audio", double(x));
     return text;
+}
+
+/// Refuses a signal holding a sample that is no audio, as the file reader
+/// refuses such a file: throws Error "WHERE sample N at T s is ...".
+inline void require_audio(std::span<const float> x, const std::string& where, int rate_hz) {
+    if (all_audio(x)) return;
+    for (std::size_t i = 0; i < x.size(); ++i)
+        if (!is_audio(x[i])) {
+            char at[64];
+            std::snprintf(at, sizeof at, " sample %zu at %.3f s", i, double(i) / rate_hz);
+            throw Error(where + at + sample_fault(x[i]));
+        }
 }
 
 }  // namespace sibilant::dsp

@@ -233,18 +233,6 @@ void run_full_reference(dsp::AlignmentSource& source, const dsp::AlignmentResult
     });
 }
 
-// Refuses a signal holding a sample that is no audio (dsp/sample_check.hpp),
-// as the file reader refuses such a file.
-void require_audio(std::span<const float> x, const char* which) {
-    if (dsp::all_audio(x)) return;
-    for (std::size_t i = 0; i < x.size(); ++i)
-        if (!dsp::is_audio(x[i])) {
-            char at[96];
-            std::snprintf(at, sizeof at, "analyze: %s sample %zu at %.3f s", which, i, double(i) / kInternalRateHz);
-            throw Error(at + dsp::sample_fault(x[i]));
-        }
-}
-
 // A sink that keeps the events in the result, for the overloads that return them.
 EventSink keep_in(std::vector<SibilantEventResult>& events) {
     return [&events](const SibilantEventResult& e) { events.push_back(e); };
@@ -255,8 +243,8 @@ EventSink keep_in(std::vector<SibilantEventResult>& events) {
 AnalysisResult analyze(std::span<const float> reference_48k, std::span<const float> degraded_48k,
                        const AnalyzeOptions& options) {
     pipeline::validate(options);
-    require_audio(reference_48k, "reference");
-    require_audio(degraded_48k, "degraded");
+    dsp::require_audio(reference_48k, "analyze: reference", kInternalRateHz);
+    dsp::require_audio(degraded_48k, "analyze: degraded", kInternalRateHz);
     AnalysisResult result;
     const EventSink on_event = keep_in(result.events);
     if (options.alignment == AlignmentMode::Incremental) {
@@ -328,7 +316,7 @@ AnalysisResult analyze_files(const std::string& reference_path, const std::strin
 
 AnalysisResult analyze_no_reference(std::span<const float> degraded_48k, const AnalyzeOptions& options) {
     pipeline::validate(options);
-    require_audio(degraded_48k, "degraded");
+    dsp::require_audio(degraded_48k, "analyze: degraded", kInternalRateHz);
     AnalysisResult result;
     result.mode = "no-reference";
     Kernel kernel(KernelConfig{.mode = KernelMode::NoReference, .options = options});
