@@ -31,3 +31,29 @@ if(SIBILANT_GSTREAMER_MODE STREQUAL "AUTO" OR SIBILANT_GSTREAMER_MODE MATCHES "^
                         "Configure with -DSIBILANT_GSTREAMER=AUTO or OFF to build without the plugin.")
   endif()
 endif()
+
+# The Python module (python/), by SIBILANT_PYTHON: AUTO, ON or OFF. Debian's
+# pybind11 and numpy are for /usr/bin/python3, so that interpreter is the
+# default even when another python3 comes first on PATH (pyenv). Off in
+# sanitizer builds: an instrumented extension needs the sanitizer runtime
+# preloaded into the interpreter.
+string(TOUPPER "${SIBILANT_PYTHON}" SIBILANT_PYTHON_MODE)
+set(SIBILANT_PYTHON_ENABLED OFF)
+if(SIBILANT_PYTHON_MODE MATCHES "^(ON|TRUE|YES|1)$" OR
+   (SIBILANT_PYTHON_MODE STREQUAL "AUTO" AND NOT SIBILANT_SANITIZE AND NOT SIBILANT_TSAN))
+  if(NOT DEFINED Python3_EXECUTABLE AND EXISTS /usr/bin/python3)
+    set(Python3_EXECUTABLE /usr/bin/python3)
+  endif()
+  find_package(Python3 COMPONENTS Interpreter Development.Module)
+  if(Python3_FOUND)
+    find_package(pybind11 2.6 CONFIG)
+  endif()
+  if(Python3_FOUND AND pybind11_FOUND)
+    set(SIBILANT_PYTHON_ENABLED ON)
+  elseif(SIBILANT_PYTHON_MODE STREQUAL "AUTO")
+    message(STATUS "Python 3 development files or pybind11 not found: the Python module is not built")
+  else()
+    message(FATAL_ERROR "SIBILANT_PYTHON=${SIBILANT_PYTHON} but Python 3's development files or pybind11 "
+                        "were not found (Debian: python3-dev pybind11-dev; scripts/setup.sh installs them)")
+  endif()
+endif()

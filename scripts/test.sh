@@ -9,8 +9,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${SIBILANT_JOBS:-$(nproc)}"
 
-# The GStreamer element is required here (not AUTO), so CI cannot skip it silently.
-"$here/scripts/setup.sh" "$here/build" -DSIBILANT_WARNINGS_AS_ERRORS=ON -DSIBILANT_GSTREAMER=ON
+# The GStreamer element and the Python module are required here (not AUTO),
+# so CI cannot skip them silently.
+"$here/scripts/setup.sh" "$here/build" -DSIBILANT_WARNINGS_AS_ERRORS=ON -DSIBILANT_GSTREAMER=ON -DSIBILANT_PYTHON=ON
 echo "== tests (Release) =="
 ctest --test-dir "$here/build" --output-on-failure -j "$jobs"
 

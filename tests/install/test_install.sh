@@ -4,9 +4,12 @@
 # With GST_PLUGIN_DIR (relative to the prefix), also checks that the installed
 # GStreamer plugin loads from there with nothing but GST_PLUGIN_PATH (its
 # RPATH finds the installed libsibilant).
-# Usage: test_install.sh BUILD_DIR CONSUMER_SOURCE_DIR WORK_DIR [GST_PLUGIN_DIR]
+# With PYTHON_DIR (relative to the prefix; "" for none), also imports the
+# installed Python module from there with nothing but PYTHONPATH and runs an
+# analysis with it, from outside the source and build trees.
+# Usage: test_install.sh BUILD_DIR CONSUMER_SOURCE_DIR WORK_DIR [GST_PLUGIN_DIR] [PYTHON_DIR PYTHON]
 set -euo pipefail
-build_dir="$1"; consumer="$2"; work="$3"; gst_plugin_dir="${4:-}"
+build_dir="$1"; consumer="$2"; work="$3"; gst_plugin_dir="${4:-}"; python_dir="${5:-}"; python="${6:-python3}"
 rm -rf "$work"; mkdir -p "$work"
 prefix="$work/prefix"
 
@@ -34,5 +37,19 @@ if [[ -n "$gst_plugin_dir" ]]; then
     gst-inspect-1.0 sibilantprobe >"$work/gst-inspect.txt" 2>&1 || { cat "$work/gst-inspect.txt" >&2; exit 1; }
   grep -q "$plugin" "$work/gst-inspect.txt" || { echo "gst-inspect-1.0 did not load $plugin" >&2; exit 1; }
   echo "sibilantprobe loads from $plugin"
+fi
+if [[ -n "$python_dir" ]]; then
+  echo "-- installed Python module"
+  module_dir="$prefix/$python_dir"
+  (cd "$work" && PYTHONPATH="$module_dir" PYTHONDONTWRITEBYTECODE=1 "$python" - "$module_dir" <<'PY'
+import sys
+import numpy as np
+import sibilant
+assert sibilant.__file__.startswith(sys.argv[1]), sibilant.__file__
+t = np.arange(48000) / 48000.0
+x = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+print("sibilant", sibilant.__version__, "from", sibilant.__file__, "verdict", sibilant.analyze(x, 48000).verdict)
+PY
+  )
 fi
 echo "install test passed"
