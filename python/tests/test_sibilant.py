@@ -321,3 +321,14 @@ def test_the_readme_example_draws_its_chart(tmp_path):
     means = ast.literal_eval(run.stdout.split("mean", 1)[1].strip())  # the dict the example prints
     assert means[12000] > means[24000]  # Opus at half the bitrate lisps more
     assert "s_clusters" in run.stdout and "no_sibilants" in run.stdout
+
+
+def test_views_are_read_through_their_strides(demo, degraded_12k):
+    ref, rate = sibilant.read_audio(demo, rate=0)
+    deg, _ = sibilant.read_audio(degraded_12k, rate=0)
+    expected = sibilant.analyze(ref, deg, rate).to_dict()
+    interleaved = np.empty((len(deg), 3), dtype=np.float32)
+    interleaved[:, 1] = deg
+    assert sibilant.analyze(ref, interleaved[:, 1], rate).to_dict() == expected  # a strided 1-D view
+    fortran = np.asfortranarray(np.stack([ref, ref], axis=1))
+    assert sibilant.analyze(fortran, deg, rate).to_dict() == expected
