@@ -58,7 +58,7 @@ Mono mono_of(const py::array& input, int channel, const std::string& name) {
     if (array.ndim() != 2)
         throw py::value_error(name + ": expected a 1-D array or a 2-D array of (frames, channels), got " +
                               std::to_string(input.ndim()) + " dimensions");
-    if (array.shape(0) == 0) throw py::value_error(name + ": the array holds no samples");
+    if (array.shape(0) == 0 || array.shape(1) == 0) throw py::value_error(name + ": the array holds no samples");
     if (channel < -1 || channel >= array.shape(1))
         throw py::value_error(name + ": channel " + std::to_string(channel) + " does not exist: the array has " +
                               std::to_string(array.shape(1)) + " channel(s) (-1 mixes all)");

@@ -332,3 +332,23 @@ def test_views_are_read_through_their_strides(demo, degraded_12k):
     assert sibilant.analyze(ref, interleaved[:, 1], rate).to_dict() == expected  # a strided 1-D view
     fortran = np.asfortranarray(np.stack([ref, ref], axis=1))
     assert sibilant.analyze(fortran, deg, rate).to_dict() == expected
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda x: sibilant.Probe(event_capacity=0), sibilant.Error),
+    (lambda x: sibilant.Probe(rate=0), sibilant.Error),
+    (lambda x: sibilant.Probe(lisp_threshold=float("inf")), sibilant.Error),
+    (lambda x: sibilant.analyze(np.zeros((100, 0), np.float32), 48000), ValueError),
+    (lambda x: sibilant.analyze(np.full(4800, 3e6, np.float32), 48000), sibilant.Error),
+    (lambda x: sibilant.analyze(x, x[:10], 48000), sibilant.Error),
+    (lambda x: sibilant.simulate(x, 48000, output_rate=44100), sibilant.Error),
+    (lambda x: sibilant.simulate(x, 48000, frame_ms=7), sibilant.Error),
+    (lambda x: sibilant.simulate(x, 48000, loss="trace:/nonexistent"), sibilant.Error),
+    (lambda x: sibilant.read_audio("/"), sibilant.Error),
+    (lambda x: sibilant.read_audio(__file__), sibilant.Error),
+    (lambda x: sibilant.read_results("/nonexistent"), sibilant.Error),
+])
+def test_bad_calls_raise_and_never_crash(demo, call, error):
+    x, _ = sibilant.read_audio(demo)
+    with pytest.raises(error):
+        call(x)
